@@ -20,7 +20,7 @@ Conventions that every consumer relies on:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Union
 
 DROP_PORT = 511
@@ -188,7 +188,7 @@ class IsValid:
     type: BoolType = BOOL
 
 
-class BinOpKind(str, Enum):
+class BinOpKind(StrEnum):
     ADD = "+"
     SUB = "-"
     AND = "&"
@@ -224,7 +224,7 @@ class BinOp:
     type: Type
 
 
-class UnOpKind(str, Enum):
+class UnOpKind(StrEnum):
     NOT = "~"  # bitwise
     LNOT = "!"  # boolean
 
@@ -317,7 +317,7 @@ class SendToHost:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-class HashAlgo(str, Enum):
+class HashAlgo(StrEnum):
     CRC16 = "crc16"  # CRC-16/ARC: poly 0x8005 reflected, init 0, xorout 0 (bmv2's crc16)
     CRC32 = "crc32"  # CRC-32/ISO-HDLC, as zlib.crc32 (bmv2's crc32)
 
@@ -492,7 +492,7 @@ class ParserState:
 # ----------------------------------------------------------------------------- tables
 
 
-class MatchKind(str, Enum):
+class MatchKind(StrEnum):
     EXACT = "exact"
     LPM = "lpm"
     TERNARY = "ternary"
@@ -570,7 +570,7 @@ class Register:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-class MeterUnit(str, Enum):
+class MeterUnit(StrEnum):
     PACKETS = "packets"
     BYTES = "bytes"
 

@@ -12,7 +12,9 @@ plane would (BPF map updates, control-port writes, ``simple_switch_CLI`` command
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Union, assert_never
 
 from wirespeed.compiler import ir
 
@@ -29,6 +31,40 @@ class Output:
 class CounterValue:
     packets: int
     bytes: int
+
+
+# One step of a packet test. ``Executor.run_script`` runs a list of them in order; targets whose
+# simulator lives in another process (RTL under cocotb) run the whole list in one go.
+
+
+@dataclass(frozen=True)
+class AddEntry:
+    table: str
+    entry: ir.Entry
+
+
+@dataclass(frozen=True)
+class SetDefault:
+    table: str
+    call: ir.ActionCall
+
+
+@dataclass(frozen=True)
+class SendPacket:
+    port: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ReadCounter:
+    table: str
+    handle: int | None
+
+
+Op = Union[AddEntry, SetDefault, SendPacket, ReadCounter]
+# What each op gives back: AddEntry -> int (handle), SetDefault -> None,
+# SendPacket -> list[Output], ReadCounter -> CounterValue.
+OpResult = Union[int, None, list[Output], CounterValue]
 
 
 class ExecutorError(Exception):
@@ -69,6 +105,23 @@ class Executor(ABC):
                   pburst: int) -> None:
         """Configure a meter cell (rates per second, bursts in the meter's unit)."""
         raise ExecutorError(f"target {self.target!r} has no meters")
+
+    def run_script(self, ops: Sequence[Op]) -> list[OpResult]:
+        """Run ops in order and return one result per op. Override to batch."""
+        results: list[OpResult] = []
+        for op in ops:
+            match op:
+                case AddEntry(table, entry):
+                    results.append(self.add_entry(table, entry))
+                case SetDefault(table, call):
+                    results.append(self.set_default(table, call))
+                case SendPacket(port, data):
+                    results.append(self.send(port, data))
+                case ReadCounter(table, handle):
+                    results.append(self.read_counter(table, handle))
+                case _:
+                    assert_never(op)
+        return results
 
     def close(self) -> None:
         """Release what the target holds (kernel objects, simulator processes)."""
