@@ -7,4 +7,17 @@ and returns the files it wrote (``entries``: resolved STF table entries, or None
 
 from __future__ import annotations
 
-BACKENDS: dict[str, str] = {}
+from pathlib import Path
+
+BACKENDS: dict[str, str] = {
+    "ir": "wirespeed.compiler.backends:compile_ir",
+}
+
+
+def compile_ir(program, outdir: Path, entries: list | None) -> list[Path]:
+    """The IR after all passes as an s-expression (``PROGRAM.ir``), for reading and diffing."""
+    from wirespeed.compiler import ir
+
+    path = Path(outdir) / f"{program.name}.ir"
+    path.write_text(ir.sexpr(program) + "\n")
+    return [path]

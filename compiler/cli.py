@@ -1,0 +1,447 @@
+"""The ``wirespeed`` command: check, test, run, graph, compile and demo.
+
+Exit codes: 0 success; 1 a user error (diagnostics in the program, a bad STF or pcap file, a
+missing file, a failing packet test); 2 bad command-line usage; 3 an internal compiler error
+(a bug in wirespeed). No Python traceback reaches the user unless ``WIRESPEED_TRACEBACK=1``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from wirespeed.compiler import ir
+
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class UserError(Exception):
+    """A mistake of the user (not of the compiler); printed as ``error: <message>``."""
+
+
+class TestsFailed(Exception):
+    """Packet tests ran and some failed (the report is already printed)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    """Exception types that mean "the user's input is wrong", imported lazily."""
+    from wirespeed.compiler.model import ModelError
+    from wirespeed.sim.executor import ExecutorError
+    from wirespeed.sim.pcap import PcapError
+    from wirespeed.sim.stf import StfError
+
+    return (UserError, StfError, ExecutorError, PcapError, ModelError)
+
+
+def load(path: str) -> ir.Program:
+    """Compile ``path`` to IR after all passes; CompileError carries the diagnostics."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
+    from wirespeed.compiler.frontend import load_program
+
+    return load_program(path)
+
+
+def _target_names() -> list[str]:
+    from wirespeed.sim.targets import TARGETS
+
+    return list(TARGETS)
+
+
+def _backend_names() -> list[str]:
+    from wirespeed.compiler.backends import BACKENDS
+
+    return list(BACKENDS)
+
+
+def _print_stf_result(result, title: str) -> None:
+    """A table of every check, then a byte diff of each failed packet."""
+    from wirespeed.sim.stf import byte_diff
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("line", justify="right")
+    table.add_column("check")
+    table.add_column("port", justify="right")
+    table.add_column("result")
+    table.add_column("detail")
+    for check in result.checks:
+        verdict = Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
+        what = {"packet": "expect", "no_packet": "no_packet", "counter": "counter"}[check.kind]
+        if check.kind == "counter":
+            detail = f"{check.message}: want {check.expected}, got {check.got_text}"
+        else:
+            detail = check.message
+        table.add_row(str(check.line) if check.line else "-", what,
+                      "" if check.port is None else str(check.port), verdict, detail)
+    console.print(table)
+    for check in result.failures:
+        if check.kind == "counter" or (check.expected is None and check.got is None):
+            continue
+        where = f"line {check.line}" if check.line else "unexpected output"
+        console.print(f"[bold]{result.filename}: {where}, port {check.port}[/bold]: "
+                      f"{check.message}")
+        console.print(_diff_text(byte_diff(check.expected, check.got)))
+
+
+def _diff_text(rows: list[tuple[int, str, str, bool]]) -> Text:
+    """Expected and received bytes, 16 a row, differing bytes in red."""
+    text = Text()
+    for start in range(0, len(rows), 16):
+        chunk = rows[start:start + 16]
+        for label, index in (("expected", 1), ("received", 2)):
+            text.append(f"  {start:04x} {label} ", style="dim")
+            for row in chunk:
+                style = "bold red" if row[3] else ""
+                text.append(row[index] + " ", style=style)
+            text.append("\n")
+    return text
+
+
+def _summary_line(result) -> str:
+    failed = len(result.failures)
+    packets = sum(c.kind != "counter" for c in result.checks)
+    counters = sum(c.kind == "counter" for c in result.checks)
+    verdict = "PASS" if failed == 0 else f"FAIL ({failed} failed)"
+    return f"{result.target}: {packets} packet checks, {counters} counter checks: {verdict}"
+
+
+def run_stf_on(program: ir.Program, stf_path: str, target: str):
+    from wirespeed.sim.stf import load_stf, run_stf
+    from wirespeed.sim.targets import open_executor
+
+    test = load_stf(program, stf_path)
+    with open_executor(target, program) as executor:
+        return run_stf(executor, test)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="wirespeed")
+def cli() -> None:
+    """wirespeed: one packet pipeline for FPGA (Amaranth), P4 (bmv2) and XDP (eBPF)."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=False)
+@click.option("--dump-after", "dump_after", metavar="PASS",
+              help="Print the IR (s-expression) after this pass.")
+@click.option("--list-passes", is_flag=True, help="List the compiler passes in order.")
+def check(files: Sequence[str], dump_after: str | None, list_passes: bool) -> None:
+    """Check .wire FILES; print every diagnostic. Exit 0 when clean, 1 with errors."""
+    if list_passes:
+        from wirespeed.compiler import passes
+
+        for item in passes.list_passes():
+            name, doc = (item, "") if isinstance(item, str) else (item[0], item[1])
+            console.print(f"{name:<24} {doc}".rstrip())
+        return
+    if not files:
+        raise click.UsageError("give at least one .wire file (or --list-passes)")
+    for path in files:
+        if not Path(path).is_file():
+            raise UserError(f"{path}: no such file")
+    from wirespeed.compiler.diagnostics import render, summary_line
+    from wirespeed.compiler.frontend import check_files
+
+    diagnostics = check_files(list(files))
+    for diagnostic in diagnostics:
+        err_console.print(render(diagnostic), markup=False)
+    if any(d.is_error for d in diagnostics):
+        err_console.print(summary_line(diagnostics), markup=False)
+        sys.exit(EXIT_USER)
+    if dump_after:
+        from wirespeed.compiler import passes
+
+        known = [item if isinstance(item, str) else item[0] for item in passes.list_passes()]
+        if dump_after not in known:
+            raise UserError(f"unknown pass {dump_after!r} (passes: {', '.join(known)})")
+        from wirespeed.compiler.frontend import load_program
+
+        for path in files:
+            program = load_program(path, dump_after=dump_after) if _accepts_dump(
+                load_program) else None
+            if program is None:
+                raise UserError("--dump-after is not supported by this front end yet")
+            console.print(ir.sexpr(program), markup=False, soft_wrap=True)
+        return
+    console.print(f"{len(files)} file(s) checked: no errors", markup=False)
+
+
+def _accepts_dump(function) -> bool:
+    import inspect
+
+    return "dump_after" in inspect.signature(function).parameters
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--stf", "stf_path", required=True, metavar="T.stf", help="The packet test.")
+@click.option("--target", default="reference", show_default=True, metavar="TARGET",
+              help="Where to run it (see `wirespeed demo` for what is available).")
+def test(file: str, stf_path: str, target: str) -> None:
+    """Run the STF packet test on a target: a table of checks, a byte diff per failure."""
+    if target not in _target_names():
+        raise UserError(f"unknown target {target!r} (targets: {', '.join(_target_names())})")
+    if not Path(stf_path).is_file():
+        raise UserError(f"{stf_path}: no such file")
+    program = load(file)
+    started = time.perf_counter()
+    result = run_stf_on(program, stf_path, target)
+    _print_stf_result(result, f"{stf_path} on {target}")
+    console.print(f"{_summary_line(result)} in {time.perf_counter() - started:.2f} s")
+    if not result.passed:
+        raise TestsFailed
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--pcap", "pcap_in", required=True, metavar="IN.pcap", help="Packets to send.")
+@click.option("--out", "pcap_out", required=True, metavar="OUT.pcap",
+              help="Every packet that left, in order (see --per-port).")
+@click.option("--entries", metavar="E.stf",
+              help="Table entries (add/setdefault/meter lines of an STF file).")
+@click.option("--target", default="reference", show_default=True, metavar="TARGET")
+@click.option("--port", "ingress_port", default=0, show_default=True, type=int,
+              help="The ingress port every input packet arrives on.")
+@click.option("--per-port", is_flag=True,
+              help="Also write OUT.portN.pcap per egress port N.")
+def run(file: str, pcap_in: str, pcap_out: str, entries: str | None, target: str,
+        ingress_port: int, per_port: bool) -> None:
+    """Send the packets of a pcap file through the program and write what leaves.
+
+    Every input packet arrives on --port. OUT gets every packet that left, on any port, in
+    the order they left, stamped with the time of the packet that caused it; with --per-port
+    each egress port N also gets OUT.portN.pcap. A summary per port is printed. On the
+    reference target the pcap timestamps drive the meters.
+    """
+    from wirespeed.sim.executor import SendPacket
+    from wirespeed.sim.pcap import PcapPacket, read_pcap, write_pcap
+    from wirespeed.sim.stf import load_stf
+    from wirespeed.sim.targets import open_executor
+
+    if target not in _target_names():
+        raise UserError(f"unknown target {target!r} (targets: {', '.join(_target_names())})")
+    if not 0 <= ingress_port < ir.DROP_PORT:
+        raise UserError(f"--port {ingress_port} is not a port (0..{ir.DROP_PORT - 1})")
+    program = load(file)
+    packets = read_pcap(pcap_in)
+    table_ops = []
+    meters = []
+    if entries:
+        if not Path(entries).is_file():
+            raise UserError(f"{entries}: no such file")
+        test = load_stf(program, entries)
+        table_ops, meters = test.table_ops, test.meters
+    first = packets[0].time if packets else 0.0
+    outputs: list[tuple[int, PcapPacket]] = []
+    with open_executor(target, program) as executor:
+        for meter in meters:
+            executor.set_meter(meter.meter, meter.index, meter.cir, meter.cburst, meter.pir,
+                               meter.pburst)
+        if hasattr(executor, "now"):
+            # the reference model: one packet at a time so each sees its own timestamp
+            executor.run_script(table_ops)
+            results = []
+            for packet in packets:
+                executor.now = packet.time - first
+                results.append(executor.send(ingress_port, packet.data))
+        else:
+            ops = [*table_ops, *(SendPacket(ingress_port, p.data) for p in packets)]
+            results = executor.run_script(ops)[len(table_ops):]
+        for packet, sent in zip(packets, results, strict=True):
+            for out in sent:
+                outputs.append((out.port, PcapPacket(packet.time, out.data)))
+    write_pcap(pcap_out, [p for _, p in outputs])
+    summary = Table(title=f"{pcap_in} -> {pcap_out} on {target}", title_justify="left")
+    summary.add_column("egress port", justify="right")
+    summary.add_column("packets", justify="right")
+    summary.add_column("bytes", justify="right")
+    ports = sorted({port for port, _ in outputs})
+    stem = pcap_out[:-5] if pcap_out.endswith(".pcap") else pcap_out
+    for port in ports:
+        leaving = [p for q, p in outputs if q == port]
+        name = {ir.HOST_PORT: f"{port} (host)"}.get(port, str(port))
+        summary.add_row(name, str(len(leaving)), str(sum(len(p.data) for p in leaving)))
+        if per_port:
+            write_pcap(f"{stem}.port{port}.pcap", leaving)
+    sent_count = len(packets)
+    dropped = sum(1 for r in results if not r)
+    summary.add_row("dropped", str(dropped), "", style="dim")
+    console.print(summary)
+    console.print(f"{sent_count} packets in on port {ingress_port}, {len(outputs)} out")
+
+
+@cli.command()
+@click.argument("file")
+@click.option("-o", "--out", "out", required=True, metavar="OUT.svg",
+              help="Output picture; the format follows the suffix (svg, png, pdf, dot).")
+def graph(file: str, out: str) -> None:
+    """Draw the parser graph and the control flow with its tables."""
+    from wirespeed.compiler.graph import write_graph
+
+    program = load(file)
+    try:
+        write_graph(program, out)
+    except OSError as e:
+        raise UserError(f"{out}: cannot write ({e.strerror})") from None
+    except Exception as e:  # graphviz reports a missing `dot` or a bad format this way
+        if type(e).__name__ in ("ExecutableNotFound", "CalledProcessError", "ValueError"):
+            raise UserError(f"cannot draw the graph: {e}") from None
+        raise
+    console.print(f"wrote {out}")
+
+
+@cli.command("compile")
+@click.argument("file")
+@click.option("--target", required=True, metavar="TARGET", help="Backend (ir, p4, xdp, ...).")
+@click.option("-o", "--out", "outdir", required=True, metavar="DIR",
+              help="Directory for the generated files.")
+@click.option("--entries", metavar="E.stf", help="Table entries to hand to the backend.")
+def compile_cmd(file: str, target: str, outdir: str, entries: str | None) -> None:
+    """Compile the program for a backend and write its files into DIR."""
+    from wirespeed.compiler.backends import BACKENDS
+    from wirespeed.sim.stf import load_stf
+
+    if target not in BACKENDS:
+        raise UserError(f"unknown backend {target!r} (backends: {', '.join(BACKENDS)})")
+    program = load(file)
+    table_ops = None
+    if entries:
+        if not Path(entries).is_file():
+            raise UserError(f"{entries}: no such file")
+        table_ops = load_stf(program, entries).table_ops
+    out = Path(outdir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{outdir}: cannot create ({e.strerror})") from None
+    module, function = BACKENDS[target].split(":")
+    written = getattr(importlib.import_module(module), function)(program, out, table_ops)
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--stf", "stf_path", metavar="T.stf",
+              help="The packet test (default: the .stf next to FILE).")
+def demo(file: str, stf_path: str | None) -> None:
+    """Check FILE, then run its STF on every target available here, with a summary."""
+    from wirespeed.sim.targets import unavailable_reason
+
+    stf_path = stf_path or str(Path(file).with_suffix(".stf"))
+    if not Path(stf_path).is_file():
+        raise UserError(f"{stf_path}: no such file (the demo runs the example's STF)")
+    started = time.perf_counter()
+    program = load(file)
+    console.print(f"[bold]{file}[/bold]: checked in {time.perf_counter() - started:.2f} s "
+                  f"({len(program.tables)} tables, {len(program.parser)} parser states)")
+    summary = Table(title=f"{stf_path} on every target", title_justify="left")
+    for column in ("target", "result", "packet checks", "counter checks", "time"):
+        summary.add_column(column)
+    any_failed = False
+    for target in _target_names():
+        try:
+            reason = unavailable_reason(target)
+        except ImportError as e:
+            reason = f"cannot load its executor ({e})"
+        if reason:
+            summary.add_row(target, Text("skipped", style="yellow"), "", "", reason)
+            continue
+        t0 = time.perf_counter()
+        try:
+            result = run_stf_on(program, stf_path, target)
+        except _user_error_types() as e:
+            any_failed = True
+            summary.add_row(target, Text("ERROR", style="bold red"), "", "", str(e))
+            continue
+        packets = [c for c in result.checks if c.kind != "counter"]
+        counters = [c for c in result.checks if c.kind == "counter"]
+        if not result.passed:
+            any_failed = True
+            _print_stf_result(result, f"{stf_path} on {target}: failures")
+        summary.add_row(
+            target,
+            Text("pass", style="green") if result.passed else Text("FAIL", style="bold red"),
+            f"{sum(c.passed for c in packets)}/{len(packets)}",
+            f"{sum(c.passed for c in counters)}/{len(counters)}",
+            f"{time.perf_counter() - t0:.2f} s")
+    console.print(summary)
+    if any_failed:
+        raise TestsFailed
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; turn every error into a message and an exit code (never a traceback)."""
+    from wirespeed.compiler.diagnostics import CompileError, summary_line
+
+    code = EXIT_OK
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="wirespeed",
+                 standalone_mode=False)
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.exceptions.Abort:
+        err_console.print("error: aborted", markup=False)
+        code = EXIT_USER
+    except click.ClickException as e:
+        if isinstance(e, click.UsageError) and e.ctx is not None:
+            err_console.print(e.ctx.get_usage(), markup=False)
+        err_console.print(f"error: {e.format_message()}", markup=False)
+        code = EXIT_USAGE if isinstance(e, click.UsageError) else EXIT_USER
+    except TestsFailed:
+        code = EXIT_USER
+    except CompileError as e:
+        err_console.print(str(e), markup=False)
+        err_console.print(summary_line(e.diagnostics), markup=False)
+        code = EXIT_USER
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else EXIT_USER
+    except KeyboardInterrupt:
+        err_console.print("error: interrupted", markup=False)
+        code = 130
+    except Exception as e:  # noqa: BLE001 - the one place every error becomes a message
+        if isinstance(e, _user_error_types()):
+            message = str(e)
+            # STF errors already read `file:line: error: ...`
+            if not re.match(r"^(\S+:\d+: )?error: ", message):
+                message = f"error: {message}"
+            err_console.print(message, markup=False)
+            code = EXIT_USER
+        elif isinstance(e, OSError) and e.filename:
+            err_console.print(f"error: {e.filename}: {e.strerror}", markup=False)
+            code = EXIT_USER
+        else:
+            err_console.print(f"internal compiler error: {type(e).__name__}: {e}",
+                              markup=False)
+            err_console.print("(this is a bug in wirespeed; set WIRESPEED_TRACEBACK=1 for "
+                              "the traceback)", markup=False, style="dim")
+            code = EXIT_INTERNAL
+        if os.environ.get("WIRESPEED_TRACEBACK") == "1":
+            traceback.print_exc()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
