@@ -102,9 +102,12 @@ def _print_stf_result(result, title: str) -> None:
 def _diff_text(rows: list[tuple[int, str, str, bool]]) -> Text:
     """Expected and received bytes, 16 a row, differing bytes in red."""
     text = Text()
+    sides = [("expected", 1), ("received", 2)]
+    if all(row[1] == "--" for row in rows):
+        sides = sides[1:]  # an unexpected packet: nothing was expected
     for start in range(0, len(rows), 16):
         chunk = rows[start:start + 16]
-        for label, index in (("expected", 1), ("received", 2)):
+        for label, index in sides:
             text.append(f"  {start:04x} {label} ", style="dim")
             for row in chunk:
                 style = "bold red" if row[3] else ""

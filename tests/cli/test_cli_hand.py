@@ -1,0 +1,155 @@
+"""The CLI on a hand-built IR program (the front end is replaced by a stub loader), so the
+commands, their output and their exit codes are tested on their own."""
+
+from pathlib import Path
+
+import pytest
+from hand_ir import f, forward_all, table
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.utils import rdpcap, wrpcap
+from wirespeed.compiler import cli, ir
+
+
+def program() -> ir.Program:
+    routes = table("routes", [(f("ipv4", "dst", 32), "lpm")], ("to_port", "drop"),
+                   counters=True)
+    prog = forward_all(1, tables=(routes,))
+    return ir.Program(**{**prog.__dict__, "ingress": (ir.Apply("routes"),)})
+
+
+@pytest.fixture
+def wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A .wire path whose loading gives the hand-built program."""
+    path = tmp_path / "prog.wire"
+    path.write_text("# compiled by the stub loader\n")
+    monkeypatch.setattr(cli, "load", lambda p: program())
+    return path
+
+
+def pkt(dst: str = "10.0.0.2") -> bytes:
+    return bytes(Ether() / IP(src="10.0.0.1", dst=dst) / UDP(sport=1, dport=2) / b"x")
+
+
+def write_stf(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "t.stf"
+    path.write_text(text)
+    return path
+
+
+def test_test_passes_with_exit_0(wire: Path, tmp_path: Path, capsys) -> None:
+    stf = write_stf(tmp_path, f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                              f"packet 0 {pkt().hex()}\nexpect 3 {pkt().hex()}$\n"
+                              "check_counter routes(0) packets == 1\n")
+    assert cli.main(["test", str(wire), "--stf", str(stf)]) == 0
+    out = capsys.readouterr().out
+    assert "reference: 1 packet checks, 1 counter checks: PASS" in out
+
+
+def test_a_failing_test_exits_1_with_a_byte_diff(wire: Path, tmp_path: Path, capsys) -> None:
+    wrong = bytearray(pkt())
+    wrong[20] ^= 0xFF
+    stf = write_stf(tmp_path, f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                              f"packet 0 {pkt().hex()}\nexpect 3 {wrong.hex()}\n")
+    assert cli.main(["test", str(wire), "--stf", str(stf)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "differs at byte 20" in out
+    assert f"0010 expected {wrong[16:32].hex(' ')}" in out
+    assert f"0010 received {pkt()[16:32].hex(' ')}" in out
+
+
+def test_a_bad_stf_is_a_user_error_with_its_line(wire: Path, tmp_path: Path, capsys) -> None:
+    stf = write_stf(tmp_path, "# header\nadd routes ipv4.dst:10.0.0.0/8 fly()\n")
+    assert cli.main(["test", str(wire), "--stf", str(stf)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{stf}:2: error: table 'routes' has no action 'fly'")
+    assert "Traceback" not in err
+
+
+def test_unknown_target(wire: Path, tmp_path: Path, capsys) -> None:
+    stf = write_stf(tmp_path, "")
+    assert cli.main(["test", str(wire), "--stf", str(stf), "--target", "fpga9000"]) == 1
+    assert "error: unknown target 'fpga9000' (targets: reference" in capsys.readouterr().err
+
+
+def test_internal_errors_exit_3_without_a_traceback(tmp_path: Path, monkeypatch, capsys) -> None:
+    path = tmp_path / "p.wire"
+    path.write_text("")
+
+    def broken(p: str) -> ir.Program:
+        raise RuntimeError("the sky fell")
+
+    monkeypatch.setattr(cli, "load", broken)
+    monkeypatch.delenv("WIRESPEED_TRACEBACK", raising=False)
+    assert cli.main(["graph", str(path), "-o", str(tmp_path / "g.svg")]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("internal compiler error: RuntimeError: the sky fell")
+    assert "Traceback" not in err
+    monkeypatch.setenv("WIRESPEED_TRACEBACK", "1")
+    assert cli.main(["graph", str(path), "-o", str(tmp_path / "g.svg")]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_run_writes_every_packet_that_left(wire: Path, tmp_path: Path, capsys) -> None:
+    inputs = [Ether(pkt("10.0.0.2")), Ether(pkt("11.0.0.2")), Ether(pkt("10.0.0.3"))]
+    for i, p in enumerate(inputs):
+        p.time = 1000 + i
+    wrpcap(str(tmp_path / "in.pcap"), inputs)
+    entries = write_stf(tmp_path, "add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n")
+    out = tmp_path / "out.pcap"
+    code = cli.main(["run", str(wire), "--pcap", str(tmp_path / "in.pcap"), "--out", str(out),
+                     "--entries", str(entries), "--per-port"])
+    assert code == 0
+    got = rdpcap(str(out))
+    assert [bytes(p) for p in got] == [pkt("10.0.0.2"), pkt("10.0.0.3")]
+    assert [float(p.time) for p in got] == [1000.0, 1002.0]
+    assert [bytes(p) for p in rdpcap(str(tmp_path / "out.port3.pcap"))] == [
+        pkt("10.0.0.2"), pkt("10.0.0.3")]
+    printed = capsys.readouterr().out
+    assert "3 packets in on port 0, 2 out" in printed
+
+
+def test_run_with_a_missing_pcap(wire: Path, tmp_path: Path, capsys) -> None:
+    code = cli.main(["run", str(wire), "--pcap", str(tmp_path / "nope.pcap"), "--out",
+                     str(tmp_path / "o.pcap")])
+    assert code == 1
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'nope.pcap'}: no such file")
+
+
+def test_graph_writes_an_svg(wire: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g.svg"
+    assert cli.main(["graph", str(wire), "-o", str(out)]) == 0
+    svg = out.read_text()
+    assert "<svg" in svg and "table routes" in svg and "extract ipv4" in svg
+
+
+def test_compile_to_ir(wire: Path, tmp_path: Path) -> None:
+    assert cli.main(["compile", str(wire), "--target", "ir", "-o", str(tmp_path / "o")]) == 0
+    text = (tmp_path / "o" / "hand.ir").read_text()
+    assert text.startswith("(Program :name hand")
+
+
+def test_compile_to_an_unknown_backend(wire: Path, tmp_path: Path, capsys) -> None:
+    assert cli.main(["compile", str(wire), "--target", "vhdl", "-o", str(tmp_path)]) == 1
+    assert "error: unknown backend 'vhdl' (backends: ir" in capsys.readouterr().err
+
+
+def test_demo_runs_every_available_target(wire: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "prog.stf").write_text(f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                                       f"packet 0 {pkt().hex()}\nexpect 3 {pkt().hex()}\n")
+    assert cli.main(["demo", str(wire)]) == 0
+    out = capsys.readouterr().out
+    assert "reference" in out and "pass" in out and "1/1" in out
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    assert cli.main(["bogus"]) == 2
+    assert "error: No such command 'bogus'" in capsys.readouterr().err
+    assert cli.main(["test"]) == 2
+    assert "error: Missing argument 'FILE'" in capsys.readouterr().err
+
+
+def test_missing_program_file(tmp_path: Path, capsys) -> None:
+    stf = write_stf(tmp_path, "")
+    assert cli.main(["test", str(tmp_path / "none.wire"), "--stf", str(stf)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'none.wire'}: no such file")
