@@ -154,7 +154,7 @@ def check(files: Sequence[str], dump_after: str | None, list_passes: bool) -> No
 
         for item in passes.list_passes():
             name, doc = (item, "") if isinstance(item, str) else (item[0], item[1])
-            console.print(f"{name:<24} {doc}".rstrip())
+            console.print(f"{name:<24} {doc}".rstrip(), markup=False)
         return
     if not files:
         raise click.UsageError("give at least one .wire file (or --list-passes)")
@@ -172,26 +172,16 @@ def check(files: Sequence[str], dump_after: str | None, list_passes: bool) -> No
         sys.exit(EXIT_USER)
     if dump_after:
         from wirespeed.compiler import passes
-
-        known = [item if isinstance(item, str) else item[0] for item in passes.list_passes()]
-        if dump_after not in known:
-            raise UserError(f"unknown pass {dump_after!r} (passes: {', '.join(known)})")
         from wirespeed.compiler.frontend import load_program
 
+        known = ["lower", *(name for name, _ in passes.list_passes())]
+        if dump_after not in known:
+            raise UserError(f"unknown pass {dump_after!r} (passes: {', '.join(known)})")
         for path in files:
-            program = load_program(path, dump_after=dump_after) if _accepts_dump(
-                load_program) else None
-            if program is None:
-                raise UserError("--dump-after is not supported by this front end yet")
-            console.print(ir.sexpr(program), markup=False, soft_wrap=True)
+            passes.run_passes(load_program(path, passes=False), dump_after=dump_after,
+                              dump=lambda text: console.print(text, markup=False))
         return
     console.print(f"{len(files)} file(s) checked: no errors", markup=False)
-
-
-def _accepts_dump(function) -> bool:
-    import inspect
-
-    return "dump_after" in inspect.signature(function).parameters
 
 
 @cli.command()
