@@ -34,7 +34,7 @@ def expr_text(expr: ir.Expr) -> str:
         case ir.IsValid(header):
             return f"{header}.valid"
         case ir.BinOp(op, left, right, _):
-            return f"{expr_text(left)} {op.value} {expr_text(right)}"
+            return f"{_operand(left)} {op.value} {_operand(right)}"
         case ir.UnOp(op, operand, _):
             return f"{op.value}{expr_text(operand)}"
         case ir.Slice(value, hi, lo, _):
@@ -52,6 +52,12 @@ def _number(value: int, key: ir.Expr | None) -> str:
     hexy = key is None or "type" in expr_text(key) or (
         isinstance(key.type, ir.Bits) and key.type.width > 16)
     return hex(value) if hexy and value > 9 else str(value)
+
+
+def _operand(expr: ir.Expr) -> str:
+    """An operand of a binary operator, in parentheses when it is one itself."""
+    text = expr_text(expr)
+    return f"({text})" if isinstance(expr, ir.BinOp) else text
 
 
 def match_text(match: ir.Match, key: ir.Expr | None = None) -> str:
