@@ -351,6 +351,7 @@ def demo(file: str, stf_path: str | None) -> None:
     for column in ("target", "result", "packet checks", "counter checks", "time"):
         summary.add_column(column)
     any_failed = False
+    internal_error: Exception | None = None
     for target in _target_names():
         try:
             reason = unavailable_reason(target)
@@ -366,6 +367,11 @@ def demo(file: str, stf_path: str | None) -> None:
             any_failed = True
             summary.add_row(target, Text("ERROR", style="bold red"), "", "", str(e))
             continue
+        except Exception as e:  # noqa: BLE001 - one broken target must not hide the others
+            internal_error = e
+            summary.add_row(target, Text("ERROR", style="bold red"), "", "",
+                            f"internal error: {type(e).__name__}: {e}")
+            continue
         packets = [c for c in result.checks if c.kind != "counter"]
         counters = [c for c in result.checks if c.kind == "counter"]
         if not result.passed:
@@ -378,6 +384,8 @@ def demo(file: str, stf_path: str | None) -> None:
             f"{sum(c.passed for c in counters)}/{len(counters)}",
             f"{time.perf_counter() - t0:.2f} s")
     console.print(summary)
+    if internal_error is not None:
+        raise internal_error
     if any_failed:
         raise TestsFailed
 

@@ -153,3 +153,45 @@ def test_missing_program_file(tmp_path: Path, capsys) -> None:
     stf = write_stf(tmp_path, "")
     assert cli.main(["test", str(tmp_path / "none.wire"), "--stf", str(stf)]) == 1
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'none.wire'}: no such file")
+
+
+class _Unavailable:
+    """A target whose tool is missing here."""
+
+    @staticmethod
+    def unavailable_reason() -> str:
+        return "frob-sim not found on PATH"
+
+
+class _Broken(_Unavailable):
+    """A target whose executor has a bug."""
+
+    @staticmethod
+    def unavailable_reason() -> None:
+        return None
+
+    def __init__(self, program: ir.Program) -> None:
+        raise RuntimeError("executor bug")
+
+
+def test_demo_lists_skipped_targets_and_survives_a_broken_one(
+        wire: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+    import types
+
+    from wirespeed.sim import targets
+
+    module = types.ModuleType("fake_targets")
+    module.Unavailable, module.Broken = _Unavailable, _Broken
+    monkeypatch.setitem(sys.modules, "fake_targets", module)
+    monkeypatch.setattr(targets, "TARGETS", {**targets.TARGETS,
+                                             "frob": "fake_targets:Unavailable",
+                                             "buggy": "fake_targets:Broken"})
+    (tmp_path / "prog.stf").write_text(f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                                       f"packet 0 {pkt().hex()}\nexpect 3 {pkt().hex()}\n")
+    assert cli.main(["demo", str(wire)]) == 3
+    out = capsys.readouterr().out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
+    assert "pass" in rows["reference"]
+    assert "skipped" in rows["frob"] and "frob-sim not found" in rows["frob"]
+    assert "ERROR" in rows["buggy"] and "executor bug" in rows["buggy"]
