@@ -189,9 +189,12 @@ def test_demo_lists_skipped_targets_and_survives_a_broken_one(
                                              "buggy": "fake_targets:Broken"})
     (tmp_path / "prog.stf").write_text(f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
                                        f"packet 0 {pkt().hex()}\nexpect 3 {pkt().hex()}\n")
+    from rich.console import Console
+
+    monkeypatch.setattr(cli, "console", Console(width=200, highlight=False))
     assert cli.main(["demo", str(wire)]) == 3
     out = capsys.readouterr().out
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
     assert "pass" in rows["reference"]
-    assert "skipped" in rows["frob"] and "frob-sim not found" in rows["frob"]
+    assert "skipped" in rows["frob"] and "frob-sim not found on PATH" in rows["frob"]
     assert "ERROR" in rows["buggy"] and "executor bug" in rows["buggy"]
