@@ -10,6 +10,7 @@ from wirespeed.sim.executor import Executor, ExecutorError
 # name -> "module:class". A backend adds its line here when its executor lands.
 TARGETS: dict[str, str] = {
     "reference": "wirespeed.sim.reference:ReferenceExecutor",
+    "p4": "wirespeed.sim.p4exec:P4Executor",
 }
 
 

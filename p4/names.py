@@ -1,0 +1,137 @@
+"""P4 names for the things of a ``.wire`` program.
+
+Every name in the generated P4 is the ``.wire`` name, so a reader (and the STF runner, which
+matches tables, keys and actions by name) finds them again; a name is changed only where P4
+would not accept it (a P4 keyword, or two things that share one P4 namespace), and then by a
+suffix that keeps it recognisable (``state`` -> ``state_``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wirespeed.compiler import ir
+
+# P4_16 keywords (spec, appendix "P4 reserved keywords"), plus the names that core.p4 and
+# v1model.p4 declare at top level and the names the generated program itself uses.
+P4_KEYWORDS = frozenset("""
+    abstract action actions apply bool bit const control default else entries enum error exit
+    extern false for header header_union if in inout int key list match_kind out package parser
+    priority return select size state string struct switch table this transition true tuple
+    type typedef value_set varbit verify void
+""".split())
+P4_LIBRARY_NAMES = frozenset("""
+    packet_in packet_out NoAction exact ternary lpm range selector optional
+    standard_metadata_t standard_metadata V1Switch main mark_to_drop hash register meter
+    direct_meter counter direct_counter action_profile action_selector random digest
+    verify_checksum update_checksum verify_checksum_with_payload update_checksum_with_payload
+    clone clone3 resubmit recirculate truncate assert assume log_msg CounterType MeterType
+    HashAlgorithm CloneType
+    hdr meta packet headers_t metadata_t WireParser WireVerifyChecksum WireIngress WireEgress
+    WireComputeChecksum WireDeparser HOST_PORT accept reject
+""".split())
+RESERVED = P4_KEYWORDS | P4_LIBRARY_NAMES
+
+# The control-plane names of the built-in actions (``drop``, ``forward`` ...) stay as they are.
+BUILTIN_ACTION_NAMES = ("drop", "forward", "send_to_host", "nop")
+
+
+def safe(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """``name`` unless P4 or ``taken`` already uses it, else ``name_``, ``name__`` ..."""
+    result = name
+    while result in RESERVED or result in taken:
+        result += "_"
+    return result
+
+
+@dataclass(frozen=True)
+class Names:
+    """The P4 name of every ``.wire`` object that appears in the output."""
+
+    header_types: dict[str, str]  # wire header type -> P4 header type (``ipv4_t``)
+    varlen_types: dict[str, str]  # wire header type with a VarLen -> its options header type
+    headers: dict[str, str]  # wire header instance -> member of ``hdr``
+    varlen_headers: dict[str, str]  # wire instance with a VarLen -> its options member
+    fields: dict[tuple[str, str], str]  # (wire header type, field) -> P4 field
+    meta: dict[str, str]  # user metadata field -> member of ``meta``
+    states: dict[str, str]  # parser state -> P4 state
+    actions: dict[str, str]  # action (program or built-in) -> P4 action
+    tables: dict[str, str]
+    registers: dict[str, str]
+    meters: dict[str, str]
+    counters: dict[str, str]  # table with counters -> its direct_counter
+    # bmv2's direct counters count hits only, so a table with counters runs its default
+    # action through a wrapper that counts the miss in a one-cell counter.
+    misses: dict[str, str]  # table with counters -> its miss counter
+    miss_actions: dict[tuple[str, str], str]  # (table, action) -> default-only wrapper
+
+    def default_action(self, table: str, action: str) -> str:
+        """The P4 action a table runs when ``action`` is its default."""
+        return self.miss_actions.get((table, action), self.actions[action])
+
+    def field(self, header: str, field: str, program: ir.Program) -> str:
+        return self.fields[(program.header(header).type.name, field)]
+
+
+def assign_names(program: ir.Program, action_names: list[str]) -> Names:
+    """Pick P4 names for ``program``; ``action_names`` are the actions the output declares."""
+    header_types: dict[str, str] = {}
+    varlen_types: dict[str, str] = {}
+    type_taken: set[str] = set()
+    fields: dict[tuple[str, str], str] = {}
+    for htype in program.header_types:
+        header_types[htype.name] = safe(f"{htype.name}_t", type_taken)
+        type_taken.add(header_types[htype.name])
+        field_taken: set[str] = set()
+        for f in htype.fields:
+            fields[(htype.name, f.name)] = safe(f.name, field_taken)
+            field_taken.add(fields[(htype.name, f.name)])
+        if htype.varlen is not None:
+            varlen_types[htype.name] = safe(f"{htype.name}_{htype.varlen.name}_t", type_taken)
+            type_taken.add(varlen_types[htype.name])
+            fields[(htype.name, htype.varlen.name)] = safe(htype.varlen.name)
+
+    header_taken: set[str] = set()
+    headers: dict[str, str] = {}
+    for h in program.headers:
+        headers[h.name] = safe(h.name, header_taken)
+        header_taken.add(headers[h.name])
+    varlen_headers: dict[str, str] = {}
+    for h in program.headers:
+        if h.type.varlen is not None:
+            varlen_headers[h.name] = safe(f"{h.name}_{h.type.varlen.name}", header_taken)
+            header_taken.add(varlen_headers[h.name])
+
+    meta_taken: set[str] = set()
+    meta: dict[str, str] = {}
+    for m in program.metadata:
+        meta[m.name] = safe(m.name, meta_taken)
+        meta_taken.add(meta[m.name])
+
+    state_taken = {"start"} if program.start.name != "start" else set()
+    states: dict[str, str] = {}
+    for s in program.parser:
+        if s is program.start and s.name == "start":
+            states[s.name] = "start"
+        else:
+            states[s.name] = safe(s.name, state_taken)
+        state_taken.add(states[s.name])
+
+    # Actions, tables and extern instances share the ingress control's namespace.
+    control_taken: set[str] = set()
+
+    def take(name: str) -> str:
+        result = safe(name, control_taken)
+        control_taken.add(result)
+        return result
+
+    actions = {a: take(a) for a in action_names}
+    tables = {t.name: take(t.name) for t in program.tables}
+    registers = {r.name: take(r.name) for r in program.registers}
+    meters = {m.name: take(m.name) for m in program.meters}
+    counters = {t.name: take(f"{t.name}_counter") for t in program.tables if t.counters}
+    misses = {t.name: take(f"{t.name}_misses") for t in program.tables if t.counters}
+    miss_actions = {(t.name, a): take(f"{t.name}_miss_{a}")
+                    for t in program.tables if t.counters for a in t.actions}
+    return Names(header_types, varlen_types, headers, varlen_headers, fields, meta, states,
+                 actions, tables, registers, meters, counters, misses, miss_actions)
