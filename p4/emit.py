@@ -126,9 +126,12 @@ class P4Output:
 
 
 def literal(value: int, width: int) -> str:
-    """A sized P4 literal: ``16w0x800``, ``9w3``."""
+    """A sized P4 literal: small numbers in decimal (``9w3``, ``8w64``), others in hex padded
+    to the width (``16w0x0800``, ``32w0x0a000001``)."""
     value &= (1 << width) - 1
-    return f"{width}w{value}" if value < 10 else f"{width}w0x{value:x}"
+    if value < 1024:
+        return f"{width}w{value}"
+    return f"{width}w0x{value:0{(width + 3) // 4}x}"
 
 
 def _width(t: ir.Type) -> int:
@@ -283,9 +286,18 @@ class Emitter:
                 # bmv2 writes base + (H % max): max = 2^min(width, algo width) keeps the raw
                 # CRC truncated to the target, as the model's Hash does.
                 modulus = 1 << min(width, algo_width)
-                data = ", ".join(self.expr(x, scope) for x in exprs)
-                code.add(depth, f"hash({self.lvalue(target)}, HashAlgorithm.{algo.value}, "
-                                f"{literal(0, width)}, {{ {data} }}, {literal(modulus, 64)});")
+                items = [self.expr(x, scope) for x in exprs]
+                head = (f"hash({self.lvalue(target)}, HashAlgorithm.{algo.value}, "
+                        f"{literal(0, width)}, {{")
+                tail = f"}}, {literal(modulus, 64)});"
+                one_line = f"{head} {', '.join(items)} {tail}"
+                if len(INDENT * (depth + 2)) + len(one_line) <= 100:
+                    code.add(depth, one_line)
+                else:
+                    code.add(depth, head)
+                    for i, item in enumerate(items):
+                        code.add(depth + 2, item + ("," if i < len(items) - 1 else ""))
+                    code.add(depth + 1, tail)
             case ir.RegisterRead(target, register, index):
                 reg = self.program.register(register)
                 in_range, idx = self.index_parts(index, reg.size, scope)
@@ -329,7 +341,7 @@ class Emitter:
                     code.add(depth, f"if ({t}.apply().miss) {{")
                     code.extend(self.stmts(miss, depth + 1, after)[0])
                 code.add(depth, "}")
-                scope = Scope(frozenset(), scope.in_action)  # branches may change validity
+                scope = after.without(self.may_invalidate((*hit, *miss)))
             case ir.ApplySwitch(table, cases, default):
                 t = self.names.tables[table]
                 after = scope.without(self.invalidated_by[table])
@@ -348,15 +360,38 @@ class Emitter:
                     code.extend(self.stmts(default, depth + 2, after)[0])
                     code.add(depth + 1, "}")
                 code.add(depth, "}")
-                scope = Scope(frozenset(), scope.in_action)
-            case ir.If():
+                scope = after.without(self.may_invalidate(
+                    (*default, *(x for case in cases for x in case.body))))
+            case ir.If(cond, then, otherwise):
                 code.extend(self.if_chain(s, depth, scope, "if"))
-                scope = Scope(frozenset(), scope.in_action)
+                after = scope.without(self.may_invalidate((*then, *otherwise)))
+                if then and isinstance(then[-1], ir.Return) and not otherwise:
+                    # `if (!h.isValid()) { ...; return; }`: h is valid after it
+                    after = after.with_valid(valid_when_false(cond))
+                scope = after
             case ir.Return():
                 code.add(depth, "return;")
             case _:
                 assert_never(s)
         return code, scope
+
+    def may_invalidate(self, body: tuple[ir.Stmt, ...]) -> frozenset[str]:
+        """Headers that running ``body`` may leave invalid."""
+        out: set[str] = set()
+        for st in body:
+            match st:
+                case ir.SetInvalid(header):
+                    out.add(header)
+                case ir.Apply(table):
+                    out |= self.invalidated_by[table]
+                case ir.ApplyHit(table, hit, miss):
+                    out |= self.invalidated_by[table] | self.may_invalidate((*hit, *miss))
+                case ir.ApplySwitch(table, cases, default):
+                    out |= self.invalidated_by[table] | self.may_invalidate(
+                        (*default, *(x for case in cases for x in case.body)))
+                case ir.If(_, then, otherwise):
+                    out |= self.may_invalidate((*then, *otherwise))
+        return frozenset(out)
 
     def cast_to(self, text: str, width: int, target: ir.LValue) -> str:
         target_width = _width(target.type)
@@ -367,12 +402,13 @@ class Emitter:
         code.add(depth, f"{keyword} ({self.cond(s.cond, scope)}) {{" if keyword == "if"
                  else f"}} else if ({self.cond(s.cond, scope)}) {{")
         code.extend(self.stmts(s.then, depth + 1, scope.with_valid(valid_when(s.cond)))[0])
+        else_scope = scope.with_valid(valid_when_false(s.cond))
         if len(s.otherwise) == 1 and isinstance(s.otherwise[0], ir.If):
-            code.extend(self.if_chain(s.otherwise[0], depth, scope, "else if"))
+            code.extend(self.if_chain(s.otherwise[0], depth, else_scope, "else if"))
             return code
         if s.otherwise:
             code.add(depth, "} else {")
-            code.extend(self.stmts(s.otherwise, depth + 1, scope)[0])
+            code.extend(self.stmts(s.otherwise, depth + 1, else_scope)[0])
         code.add(depth, "}")
         return code
 
@@ -408,6 +444,17 @@ def valid_when(cond: ir.Expr) -> frozenset[str]:
             return frozenset({header})
         case ir.BinOp(ir.BinOpKind.LAND, left, right, _):
             return valid_when(left) | valid_when(right)
+        case _:
+            return frozenset()
+
+
+def valid_when_false(cond: ir.Expr) -> frozenset[str]:
+    """Headers that must be valid when ``cond`` is false (``!h.valid || ...``)."""
+    match cond:
+        case ir.UnOp(ir.UnOpKind.LNOT, operand, _):
+            return valid_when(operand)
+        case ir.BinOp(ir.BinOpKind.LOR, left, right, _):
+            return valid_when_false(left) | valid_when_false(right)
         case _:
             return frozenset()
 
