@@ -2,6 +2,8 @@
 with expected packets built by scapy."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.layers.vxlan import VXLAN
@@ -118,3 +120,51 @@ def test_switch_on_a_ternary_and_range_table(src: str, dport: int, port: int | N
     data = bytes(ETH / IP(src=src, dst="10.0.0.2") / TCP(dport=dport))
     out = Pipeline(prog).process(0, data)
     assert out == ([] if port is None else [(port, data)])
+
+
+_ROBUST = None
+
+
+def _robust_program() -> ir.Program:
+    global _ROBUST
+    if _ROBUST is None:
+        _ROBUST = compile_wire("""
+        action route(port: bit<9>) { ipv4.ttl = ipv4.ttl - 1; forward(port); }
+        table routes { key { ipv4.dst: lpm; } actions { route; } default drop; size 4; }
+        control ingress {
+          if vxlan.valid { ethernet.setInvalid(); ipv4.setInvalid(); udp.setInvalid();
+                           vxlan.setInvalid(); forward(1); return; }
+          if ipv4.valid { routes.apply(); } else { send_to_host(); }
+        }
+        """)
+    return _ROBUST
+
+
+def _prefix_headers() -> list[bytes]:
+    inner = Ether() / IP() / b"x"
+    return [bytes(ETH / IP(dst="10.0.0.1") / UDP(dport=4789) / VXLAN() / inner),
+            bytes(ETH / IP(dst="10.0.0.1", options=b"\x01\x01\x01\x00") / TCP()),
+            bytes(ETH / (b"\x00" * 40))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=st.sampled_from(_prefix_headers()), cut=st.integers(0, 100),
+       noise=st.binary(max_size=80), flip=st.integers(0, 120), bit=st.integers(0, 7))
+def test_any_bytes_give_zero_or_one_packet_and_never_an_exception(
+        prefix: bytes, cut: int, noise: bytes, flip: int, bit: int) -> None:
+    """Truncated, corrupted and random frames: the model drops or emits, it never fails, and
+    what it emits is never longer than the frame plus nothing (this program adds no header)."""
+    data = bytearray(prefix[:cut] + noise)
+    if flip < len(data):
+        data[flip] ^= 1 << bit
+    pipeline = Pipeline(_robust_program())
+    pipeline.add_entry("routes", ir.Entry((ir.Lpm(0x0A000000, 8),),
+                                          ir.ActionCall("route", (3,))))
+    out = pipeline.process(0, bytes(data))
+    assert len(out) <= 1
+    if out:
+        port, emitted = out[0]
+        assert port in (1, 3, ir.HOST_PORT)
+        assert len(emitted) <= len(data)
+        if port == ir.HOST_PORT:
+            assert emitted == bytes(data)  # not IPv4: nothing changed, not even a checksum
