@@ -616,8 +616,8 @@ class Checker:
             return V(None if info.width is None else ir.Bits(info.width), info.value)
         what = self.kind_of(name)
         if what is not None:
-            hint = " (use `.valid` or a field)" if what == "header" else ""
-            msg.NOT_A_VALUE.emit(self.r, e.span, what=what + hint, name=name)
+            hint = "; use `.valid` or one of its fields" if what == "header" else ""
+            msg.NOT_A_VALUE.emit(self.r, e.span, what=what, name=name, hint=hint)
             return ERR
         msg.UNKNOWN_NAME.emit(self.r, e.span, name=name)
         return ERR
@@ -824,9 +824,10 @@ class Checker:
             if what is None:
                 msg.UNKNOWN_NAME.emit(self.r, callee.span, name=callee.name)
             else:
-                msg.NOT_A_VALUE.emit(self.r, e.span, what=f"a call of {what}", name=callee.name)
+                msg.NOT_A_VALUE.emit(self.r, e.span, what=f"a call of {what}", name=callee.name,
+                                     hint="")
             return ERR
-        msg.NOT_A_VALUE.emit(self.r, e.span, what="a call", name=_text(callee))
+        msg.NOT_A_VALUE.emit(self.r, e.span, what="a call", name=_text(callee), hint="")
         return ERR
 
     # ---- the parser graph
@@ -1007,29 +1008,33 @@ class Checker:
             self.params, self.in_action = None, None
 
     def action_recursion(self) -> None:
-        reported: set[str] = set()
+        """One error per cycle of action calls, at the first call of the cycle's first action
+        (in declaration order)."""
+        in_cycle: set[str] = set()
 
-        def reaches(start: str, name: str, seen: set[str]) -> bool:
+        def path_back(start: str, name: str, seen: set[str]) -> list[str] | None:
             for callee, _ in self.action_calls.get(name, []):
                 if callee == start:
-                    return True
+                    return [name]
                 if callee not in seen:
                     seen.add(callee)
-                    if reaches(start, callee, seen):
-                        return True
-            return False
+                    rest = path_back(start, callee, seen)
+                    if rest is not None:
+                        return [name, *rest]
+            return None
 
         for name, calls in self.action_calls.items():
-            if name in reported:
+            if name in in_cycle:
                 continue
-            if reaches(name, name, set()):
-                reported.add(name)
-                span = calls[0][1] if calls else self.c.actions[name].name.span
-                for callee, cspan in calls:
-                    if callee == name or reaches(name, callee, set()):
-                        span = cspan
-                        break
-                msg.RECURSION.emit(self.r, span, name=name)
+            for callee, span in calls:
+                cycle = [name] if callee == name else path_back(name, callee, set())
+                if cycle is None:
+                    continue
+                in_cycle.update(cycle)
+                others = [c for c in cycle if c != name]
+                via = " (through " + ", ".join(f"`{c}`" for c in others) + ")" if others else ""
+                msg.RECURSION.emit(self.r, span, name=name, via=via)
+                break
 
     # ---- tables
     def table(self, t: TableInfo) -> None:
@@ -1426,6 +1431,8 @@ class Checker:
 
     # ---- warnings about the whole program
     def unused(self) -> None:
+        if self.r.has_errors:
+            return  # after an error, "never used" is more often noise than news
         for name, t in self.c.tables.items():
             if name not in self.applied and self.c.control is not None:
                 msg.UNUSED_TABLE.emit(self.r, t.decl.name.span, name=name)

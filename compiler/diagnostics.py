@@ -93,7 +93,8 @@ def _source_lines(span: Span, source: str | None) -> list[str]:
 def render(diagnostic: Diagnostic) -> str:
     """The full text of one diagnostic: header line, source line, caret line, notes."""
     d = diagnostic
-    out = [f"{d.span}: {d.severity.value}[{d.code}]: {d.message}"]
+    where = str(d.span) if d.span.line > 0 else d.span.file
+    out = [f"{where}: {d.severity.value}[{d.code}]: {d.message}"]
     out += _source_lines(d.span, d.source)
     for note in d.notes:
         if note.span is None:

@@ -81,7 +81,8 @@ UNKNOWN_STATE = _m("E0109", "unknown parser state `{name}`",
                    "a transition to a state that does not exist")
 RESERVED = _m("E0110", "`{name}` is reserved ({why})",
               "a declaration that takes a built-in name")
-NOT_A_VALUE = _m("E0111", "{what} `{name}` is not a value", "a table, action... used as a value")
+NOT_A_VALUE = _m("E0111", "{what} `{name}` is not a value{hint}",
+                 "a table, action... used as a value")
 
 # ---- E02xx: types and values ---------------------------------------------------------------
 WIDTH_MISMATCH = _m("E0201",
@@ -169,7 +170,8 @@ UNUSED_TABLE = _m("W0401", "table `{name}` is never applied", "a table the contr
 # ---- E05xx: actions and the control --------------------------------------------------------
 NOT_IN_ACTION = _m("E0501", "{what} is not allowed in an action (actions are straight-line)",
                    "if, switch, apply or return inside an action")
-RECURSION = _m("E0502", "action `{name}` calls itself", "an action that calls itself")
+RECURSION = _m("E0502", "action `{name}` calls itself{via}",
+               "an action that calls itself, directly or through others")
 NO_CONTROL = _m("E0503", "the program has no `control ingress {{ ... }}`", "no control block")
 CONTROL_NAME = _m("E0504", "the control is called `ingress`, not `{name}`",
                   "a control with another name, or two controls")

@@ -349,62 +349,91 @@ class _Builder(Transformer):
 # ------------------------------------------------------------------------------ errors
 
 # Small wrong programs for lark's match_examples: a syntax error that lands in the same parser
-# state on the same token gets the friendlier message.
-_EXAMPLES: dict[msg.Message, list[str]] = {
-    msg.ASSIGN_IN_CONDITION: [
-        "control ingress { if a = 1 { } }",
-        "control ingress { if a.b = 1 { } }",
-        "control ingress { if a && b = c { } }",
-    ],
-    msg.STATEMENT_AT_TOP_LEVEL: [
-        "a = 1;",
-        "a.b = 1;",
-        "drop();",
-        "if a { }",
-    ],
-    msg.MISSING_TRANSITION: [
-        "parser { start { extract a; } }",
-        "parser { start { } }",
-    ],
-}
-
-_TOKEN_NAMES = {
-    "SEMICOLON": "`;`", "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`",
-    "LSQB": "`[`", "RSQB": "`]`", "COLON": "`:`", "COMMA": "`,`", "EQUAL": "`=`", "DOT": "`.`",
-    "LESSTHAN": "`<`", "MORETHAN": "`>`", "NAME": "a name", "NUMBER": "a number",
-    "IPV4": "an IPv4 address", "MAC": "a MAC address", "IPV6": "an IPv6 address",
-    "$END": "the end of the file", "SLASH": "`/`", "__ANON_0": "`&&&`",
+# state on the same token gets the friendlier message. LALR states also depend on how deep the
+# stack is, so each example is tried in the places it commonly occurs (first declaration or
+# not; first statement of a block or not; nested in an `if` or not).
+_EXAMPLE_SEEDS: dict[msg.Message, list[str]] = {
+    msg.ASSIGN_IN_CONDITION: ["if a = 1 { }", "if a.b = 1 { }", "if a && b.c = 1 { }",
+                              "if a.b == 1 && c.d = 1 { }"],
+    msg.MISSING_TRANSITION: ["parser { s { extract a; } }", "parser { s { } }",
+                             "parser { s { next accept; } t { extract a; } }",
+                             "parser { s { next accept; } t { } }"],
+    msg.STATEMENT_AT_TOP_LEVEL: ["a.b = 1;", "a = 1;", "drop();", "if a { }", "a.b();"],
 }
 
 
-def _describe_expected(expected: set[str] | frozenset[str]) -> str:
-    names = sorted({_TOKEN_NAMES.get(e, _keyword_name(e)) for e in expected})
-    if len(names) > 6:
-        names = names[:6] + ["..."]
-    return ", ".join(names) if names else "nothing"
-
-
-def _keyword_name(terminal: str) -> str:
-    pattern = _terminal_patterns().get(terminal)
-    return f"`{pattern}`" if pattern else terminal.lower()
+def _statement_variants(stmt: str) -> list[str]:
+    bodies = [stmt, f"drop(); {stmt}", f"if x {{ {stmt} }}", f"drop(); if x {{ drop(); {stmt} }}",
+              f"if x {{ drop(); {stmt} }}"]
+    return [f"{prefix}control c {{ {body} }}" for prefix in ("", "import std; ")
+            for body in bodies]
 
 
 @functools.cache
-def _terminal_patterns() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for t in _parser().terminals:
-        if t.pattern.type == "str":
-            out[t.name] = t.pattern.value
-        elif t.name in ("LOR", "LAND", "CMP_OP", "BOR", "BXOR", "BAND", "SHIFT_OP", "CONCAT",
-                        "ADD_OP", "UNARY_OP", "COMPOUND_ASSIGN"):
-            out[t.name] = "an operator"
-    return {k: v for k, v in out.items()}
+def _examples() -> dict[msg.Message, list[str]]:
+    out: dict[msg.Message, list[str]] = {}
+    for message, seeds in _EXAMPLE_SEEDS.items():
+        texts: list[str] = []
+        for seed in seeds:
+            if message is msg.ASSIGN_IN_CONDITION:
+                texts += _statement_variants(seed)
+            else:
+                texts += [seed, f"import std; {seed}"]
+        out[message] = texts
+    return out
+
+
+_PUNCTUATION = {
+    "SEMICOLON": "`;`", "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`",
+    "LSQB": "`[`", "RSQB": "`]`", "COLON": "`:`", "COMMA": "`,`", "EQUAL": "`=`",
+    "LESSTHAN": "`<`", "MORETHAN": "`>`", "SLASH": "`/`", "__ANON_0": "`&&&`", "__ANON_1": "`..`",
+    "UNDERSCORE": "`_`",
+}
+_VALUES = {"NAME": "a name", "NUMBER": "a number", "IPV4": "an address", "MAC": "an address",
+           "IPV6": "an address", "$END": "the end of the file"}
+#: terminals that continue an expression; listed together as "an operator"
+_OPERATORS = {"LOR", "LAND", "CMP_OP", "BOR", "BXOR", "BAND", "SHIFT_OP", "CONCAT", "ADD_OP",
+              "MUL_OP", "UNARY_OP", "COMPOUND_ASSIGN", "DOT", "LSQB", "LPAR"}
+_BINARY = _OPERATORS - {"DOT", "LSQB", "LPAR", "UNARY_OP", "COMPOUND_ASSIGN"}
+_DECLARATIONS = {"IMPORT", "HEADER", "HEADERS", "METADATA", "CONST", "REGISTER", "METER",
+                 "PARSER", "ACTION", "TABLE", "CONTROL"}
+
+
+def _describe_expected(expected: set[str] | frozenset[str]) -> str:
+    """A short, ordered description of what the parser would have accepted."""
+    expected = set(expected)
+    if _DECLARATIONS <= expected:
+        expected -= _DECLARATIONS
+        expected.add("a declaration")
+    if expected & _BINARY:
+        expected -= _OPERATORS
+        expected.add("an operator")
+    if {"NAME", "NUMBER", "LPAR"} <= expected:
+        expected -= {"NAME", "NUMBER", "LPAR", "IPV4", "MAC", "IPV6", "UNARY_OP"}
+        expected.add("an expression")
+    punct = sorted(_PUNCTUATION[e] for e in expected if e in _PUNCTUATION)
+    values = sorted({_VALUES[e] for e in expected if e in _VALUES})
+    words = sorted(f"`{e.lower()}`" for e in expected
+                   if e not in _PUNCTUATION and e not in _VALUES
+                   and e not in ("an operator", "a declaration", "an expression") and e.isupper()
+                   and e not in _OPERATORS)
+    others = [e for e in ("a declaration", "an expression", "an operator") if e in expected]
+    names = punct + words + values + others
+    if len(names) > 6:
+        names = names[:5] + ["..."]
+    if not names:
+        return "something else"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _describe_token(token: Token) -> str:
     if token.type == "$END":
         return "end of file"
     return f"`{token}`"
+
+
+def _strip_comment(line: str) -> str:
+    return re.sub(r"(#|//).*$", "", line)
 
 
 def _previous_token_end(text: str, line: int, col: int) -> tuple[int, int] | None:
@@ -414,13 +443,28 @@ def _previous_token_end(text: str, line: int, col: int) -> tuple[int, int] | Non
     line_text = lines[line - 1][: col - 1] if 0 < line <= len(lines) else ""
     ln = line
     while True:
-        stripped = re.sub(r"(#|//).*$", "", line_text).rstrip()
+        stripped = _strip_comment(line_text).rstrip()
         if stripped:
             return ln, len(stripped) + 1
         ln -= 1
         if ln < 1:
             return None
         line_text = lines[ln - 1]
+
+
+def _unclosed_brace(text: str, path: str) -> Span | None:
+    """The `{` that is still open at the end of the text, if any."""
+    stack: list[tuple[int, int]] = []
+    for ln, line in enumerate(text.splitlines(), start=1):
+        for col, ch in enumerate(_strip_comment(line), start=1):
+            if ch == "{":
+                stack.append((ln, col))
+            elif ch == "}" and stack:
+                stack.pop()
+    if not stack:
+        return None
+    ln, col = stack[-1]
+    return Span(path, ln, col, ln, col + 1)
 
 
 def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, reporter: Reporter) -> None:
@@ -434,27 +478,49 @@ def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, reporter: Repo
     if isinstance(err, UnexpectedEOF) or (
         isinstance(err, UnexpectedToken) and err.token.type == "$END"
     ):
-        expected = getattr(err, "expected", None) or getattr(err, "accepts", set())
+        expected = getattr(err, "accepts", None) or getattr(err, "expected", set())
         end = _previous_token_end(text, len(text.splitlines()) + 1, 1) or (1, 1)
-        msg.UNEXPECTED_EOF.emit(reporter, Span(path, end[0], end[1], end[0], end[1] + 1),
-                                expected=_describe_expected(expected))
+        where = Span(path, end[0], end[1], end[0], end[1] + 1)
+        brace = _unclosed_brace(text, path)
+        if "RBRACE" in expected and brace is not None:
+            msg.UNEXPECTED_EOF.emit(reporter, where, expected="`}`",
+                                    notes=(("this `{` is not closed", brace),))
+        else:
+            msg.UNEXPECTED_EOF.emit(reporter, where, expected=_describe_expected(expected))
         return
     assert isinstance(err, UnexpectedToken)
     token = err.token
     tspan = Span(path, token.line or line, token.column or col, token.end_line or line,
                  token.end_column or col + 1)
-    friendly = err.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
+    expected = set(err.accepts or err.expected)
+    friendly = err.match_examples(_parser().parse, _examples(), use_accepts=True)
+    if friendly is None:
+        friendly = _guess(token, expected, text)
     if friendly is not None:
         friendly.emit(reporter, tspan)
         return
-    expected = err.accepts or err.expected
     if "SEMICOLON" in expected:
         prev = _previous_token_end(text, tspan.line, tspan.col)
         if prev is not None:
-            msg.MISSING_SEMICOLON.emit(reporter, Span(path, prev[0], prev[1], prev[0], prev[1] + 1))
+            msg.MISSING_SEMICOLON.emit(reporter, Span(path, prev[0], prev[1], prev[0],
+                                                      prev[1] + 1))
             return
     msg.SYNTAX.emit(reporter, tspan, found=_describe_token(token),
                     expected=_describe_expected(expected))
+
+
+def _guess(token: Token, expected: set[str], text: str) -> msg.Message | None:
+    """The same friendly messages for shapes the examples do not cover."""
+    if token.type == "EQUAL" and "LBRACE" in expected:
+        return msg.ASSIGN_IN_CONDITION
+    if token.type == "RBRACE" and {"NEXT", "SELECT"} <= expected:
+        return msg.MISSING_TRANSITION
+    if _DECLARATIONS <= expected:
+        after = text[token.end_pos:] if token.end_pos is not None else ""
+        if token.type in ("IF", "SWITCH", "RETURN") or (
+                token.type == "NAME" and re.match(r"\s*[.=(\[]", after)):
+            return msg.STATEMENT_AT_TOP_LEVEL
+    return None
 
 
 # ------------------------------------------------------------------------------- entry

@@ -25,8 +25,9 @@ class PassInfo:
 
     @property
     def summary(self) -> str:
-        doc = (self.run.__doc__ or "").strip()
-        return doc.splitlines()[0] if doc else ""
+        """The docstring's first sentence, on one line."""
+        doc = " ".join((self.run.__doc__ or "").split())
+        return doc.split(". ")[0].rstrip(".") + "." if doc else ""
 
 
 # ------------------------------------------------------------------------- fold_constants
