@@ -12,6 +12,7 @@ from pathlib import Path
 BACKENDS: dict[str, str] = {
     "ir": "wirespeed.compiler.backends:compile_ir",
     "p4": "wirespeed.p4.compile:compile_program",
+    "xdp": "wirespeed.xdp.compile:compile_program",
 }
 
 

@@ -11,6 +11,7 @@ from wirespeed.sim.executor import Executor, ExecutorError
 TARGETS: dict[str, str] = {
     "reference": "wirespeed.sim.reference:ReferenceExecutor",
     "p4": "wirespeed.sim.p4exec:P4Executor",
+    "xdp": "wirespeed.sim.xdp:XdpExecutor",
 }
 
 

@@ -1,0 +1,1019 @@
+"""IR to eBPF C: Python computes every piece of content, ``templates/program.c.j2`` holds the
+shape of the file.
+
+How a packet is held (docs/xdp.md has the long version):
+
+* Headers stay where they are in the packet. Parsing records a pointer to each extracted
+  header (bounds-checked once, so the verifier accepts every later access) and fields are
+  read and written in place through it, big-endian on the wire.
+* A header made valid by ``setValid`` that was not in the packet lives in a per-CPU scratch
+  map value until the deparser writes it out (map values, unlike the BPF stack, allow the
+  unaligned loads that header fields need).
+* Reading a field of an invalid header gives 0 and writing it does nothing: every accessor
+  tests the header's valid bit.
+* Deparsing: headers after the last one whose validity the program can change (the "tail")
+  never move, relative to the payload. When the valid set of the headers before them (the
+  "front") differs from what was parsed, the front is rebuilt: ``bpf_xdp_adjust_head`` by the
+  difference in length, then the valid front headers are copied out in declaration order.
+  When the parser can extract out of declaration order, or loops, every header is front.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import assert_never
+
+from wirespeed.compiler import ir
+from wirespeed.xdp.layout import Struct, ctype, is_natural, mask, storage_bytes
+from wirespeed.xdp.tables import (
+    TablePlan,
+    action_arg_structs,
+    c_ident,
+    find_action,
+    plan_table,
+)
+
+
+class CodegenError(Exception):
+    """A program this backend cannot express; the message is for the user."""
+
+
+# ------------------------------------------------------------------------- analysis
+
+
+def _walk(stmts: tuple[ir.Stmt, ...]):
+    for s in stmts:
+        yield s
+        match s:
+            case ir.ApplyHit(_, hit, miss):
+                yield from _walk(hit)
+                yield from _walk(miss)
+            case ir.ApplySwitch(_, cases, default):
+                for c in cases:
+                    yield from _walk(c.body)
+                yield from _walk(default)
+            case ir.If(_, then, otherwise):
+                yield from _walk(then)
+                yield from _walk(otherwise)
+            case _:
+                pass
+
+
+def _all_statements(program: ir.Program):
+    yield from _walk(program.ingress)
+    for action in program.actions:
+        yield from _walk(action.body)
+
+
+def _parser_order(program: ir.Program) -> tuple[bool, bool]:
+    """(acyclic, every path extracts headers in strictly increasing declaration order)."""
+    index = {h.name: i for i, h in enumerate(program.headers)}
+    states = {s.name: s for s in program.parser}
+    ordered = True
+    acyclic = True
+
+    def visit(name: str, last: int, on_path: frozenset[str], budget: list[int]) -> None:
+        nonlocal ordered, acyclic
+        if name in (ir.ACCEPT, ir.REJECT) or not (ordered and acyclic):
+            return
+        if name in on_path:
+            acyclic = False
+            return
+        budget[0] -= 1
+        if budget[0] < 0:  # too many paths to enumerate: assume the worst
+            ordered = False
+            return
+        state = states[name]
+        for h in state.extracts:
+            if index[h] <= last:
+                ordered = False
+                return
+            last = index[h]
+        for nxt in {c.next_state for c in state.cases} | {state.default}:
+            visit(nxt, last, on_path | {name}, budget)
+
+    visit(program.start.name, -1, frozenset(), [20000])
+    return acyclic, ordered
+
+
+@dataclass
+class HeaderInfo:
+    name: str  # .wire name
+    c: str  # C identifier
+    bit: int
+    type: ir.HeaderType
+    front: bool = False
+    tail: bool = False
+
+    @property
+    def valid_flag(self) -> str:
+        return f"VALID_{self.c}"
+
+    @property
+    def size(self) -> int:
+        return self.type.fixed_bytes
+
+
+# ------------------------------------------------------------------------- the generator
+
+
+@dataclass
+class Generated:
+    """Everything the template needs."""
+
+    program: ir.Program
+    headers: list[HeaderInfo]
+    tables: list[TablePlan]
+    accessors: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    table_code: list[str] = field(default_factory=list)
+    parser: list[str] = field(default_factory=list)
+    ingress: list[str] = field(default_factory=list)
+    deparser: list[str] = field(default_factory=list)
+    checksum_fns: list[str] = field(default_factory=list)
+    copy_fns: list[str] = field(default_factory=list)
+    meta_members: list[str] = field(default_factory=list)
+    scratch_members: list[str] = field(default_factory=list)
+    packet_members: list[str] = field(default_factory=list)
+    static_asserts: list[str] = field(default_factory=list)
+    structs: list[str] = field(default_factory=list)
+    maps: list[dict] = field(default_factory=list)
+    uses_crc16: bool = False
+    uses_crc32: bool = False
+    uses_u128_shift: bool = False
+    uses_meters: bool = False
+    uses_scratch: bool = False
+    needs_ingress_port_early: bool = False
+    needs_packet_length: bool = False
+    cyclic_parser: bool = False
+    in_place: bool = True
+
+
+def _const(value: int, width: int) -> str:
+    value &= mask(width)
+    if width > 64:
+        hi, lo = value >> 64, value & mask(64)
+        return f"(((u128)0x{hi:x}ULL << 64) | 0x{lo:x}ULL)"
+    if width > 32:
+        return f"0x{value:x}ULL"
+    return f"0x{value:x}" if value > 9 else str(value)
+
+
+class Generator:
+    def __init__(self, program: ir.Program) -> None:
+        self.program = program
+        self.headers = {h.name: HeaderInfo(h.name, c_ident(h.name), i, h.type)
+                        for i, h in enumerate(program.headers)}
+        if len(self.headers) > 32:
+            raise CodegenError("the XDP target handles at most 32 header instances")
+        self.tables = {t.name: plan_table(program, t) for t in program.tables}
+        self.out = Generated(program, list(self.headers.values()), list(self.tables.values()))
+        self._accessors: dict[tuple[str, str, str], str] = {}
+        self._copy_sizes: set[int] = set()
+        self._tmp = 0
+        self._analyse()
+
+    # ------------------------------------------------------------------ analysis
+
+    def _analyse(self) -> None:
+        program = self.program
+        changing = set()
+        for s in _all_statements(program):
+            match s:
+                case ir.SetValid(h) | ir.SetInvalid(h):
+                    changing.add(h)
+                case _:
+                    pass
+        acyclic, ordered = _parser_order(program)
+        self.out.cyclic_parser = not acyclic
+        self.out.in_place = acyclic and ordered
+        order = [h.name for h in program.headers]
+        if not self.out.in_place:
+            last_front = len(order) - 1
+        else:
+            last_front = max((order.index(h) for h in changing), default=-1)
+        for i, name in enumerate(order):
+            info = self.headers[name]
+            info.front = i <= last_front
+            info.tail = not info.front
+            if info.type.fixed_bits % 8:
+                raise CodegenError(f"header {name!r} is not a whole number of bytes")
+        self.out.uses_scratch = any(h.front for h in self.headers.values()) or any(
+            h.type.varlen for h in self.headers.values())
+        for s in _all_statements(program):
+            if isinstance(s, ir.MeterExecute):
+                self.out.uses_meters = True
+
+    # ------------------------------------------------------------------ accessors
+
+    def _tmpname(self, stem: str) -> str:
+        self._tmp += 1
+        return f"{stem}{self._tmp}"
+
+    def _read_bytes(self, ptr: str, start: int, nbytes: int, size: int) -> tuple[str, int]:
+        """A big-endian read covering ``nbytes`` from ``start`` inside a ``size``-byte header:
+        (C expression, bytes it reads), never outside the header."""
+        for load in (1, 2, 4, 8, 16):
+            if load >= nbytes and size >= load:
+                begin = min(start, size - load)
+                return f"load_be{load * 8}({ptr} + {begin})", begin
+        raise CodegenError("field too wide to read")
+
+    def getter(self, header: str, fname: str) -> str:
+        key = ("get", header, fname)
+        if key in self._accessors:
+            return self._accessors[key]
+        info = self.headers[header]
+        f = info.type.field(fname)
+        name = f"get_{info.c}_{c_ident(fname)}"
+        offset = info.type.offset_bits(fname)
+        b0, b1 = offset // 8, (offset + f.width - 1) // 8
+        t = ctype(f.width)
+        if b1 - b0 + 1 > 16:
+            raise CodegenError(f"field {header}.{fname} spans more than 16 bytes")
+        expr, begin = self._read_bytes("h", b0, b1 - b0 + 1, info.size)
+        load_bits = 8 * _load_size(expr)
+        shift = load_bits - (offset - begin * 8) - f.width
+        value = expr if shift == 0 else f"({expr} >> {shift})"
+        if f.width != load_bits:
+            value = f"({value} & {_const(mask(f.width), max(f.width, 1))})"
+        self.out.accessors.append(
+            f"/* {header}.{fname}: bit<{f.width}> at bit {offset} */\n"
+            f"static __always_inline {t} {name}(const struct packet *p)\n{{\n"
+            f"\tconst __u8 *h = p->h_{info.c};\n\n"
+            f"\tif (!(p->valid & {info.valid_flag}))\n\t\treturn 0;\n"
+            f"\treturn ({t}){value};\n}}\n")
+        self._accessors[key] = name
+        return name
+
+    def setter(self, header: str, fname: str) -> str:
+        key = ("set", header, fname)
+        if key in self._accessors:
+            return self._accessors[key]
+        info = self.headers[header]
+        f = info.type.field(fname)
+        name = f"set_{info.c}_{c_ident(fname)}"
+        offset = info.type.offset_bits(fname)
+        b0, b1 = offset // 8, (offset + f.width - 1) // 8
+        t = ctype(f.width)
+        if b1 - b0 + 1 > 16:
+            raise CodegenError(f"field {header}.{fname} spans more than 16 bytes")
+        read, begin = self._read_bytes("h", b0, b1 - b0 + 1, info.size)
+        load = _load_size(read)
+        if offset % 8 == 0 and f.width == load * 8 and begin == b0:
+            body = f"\tstore_be{load * 8}(h + {b0}, v);\n"
+        else:
+            shift = load * 8 - (offset - begin * 8) - f.width
+            wt = ctype(load * 8)
+            m = _const(mask(f.width) << shift, load * 8)
+            body = (f"\t{wt} w = {read};\n\n"
+                    f"\tw = (w & ~({wt}){m}) | ((({wt})v << {shift}) & {m});\n"
+                    f"\tstore_be{load * 8}(h + {begin}, w);\n")
+        self.out.accessors.append(
+            f"/* {header}.{fname} = v (no effect when {header} is invalid) */\n"
+            f"static __always_inline void {name}(struct packet *p, {t} v)\n{{\n"
+            f"\t__u8 *h = p->h_{info.c};\n\n"
+            f"\tif (!(p->valid & {info.valid_flag}))\n\t\treturn;\n{body}}}\n")
+        self._accessors[key] = name
+        return name
+
+    def copy_fn(self, size: int) -> str:
+        if size not in self._copy_sizes:
+            self._copy_sizes.add(size)
+            lines = []
+            at = 0
+            for chunk in (8, 4, 2, 1):
+                while size - at >= chunk:
+                    t = ctype(chunk * 8)
+                    lines.append(f"\t*({t} *)(d + {at}) = *(const {t} *)(s + {at});")
+                    at += chunk
+            self.out.copy_fns.append(
+                f"static __always_inline void copy_{size}(__u8 *d, const __u8 *s)\n{{\n"
+                + "\n".join(lines) + "\n}\n")
+        return f"copy_{size}"
+
+    # ------------------------------------------------------------------ expressions
+
+    def expr(self, e: ir.Expr, params: dict[str, str]) -> str:
+        match e:
+            case ir.Const(value, t):
+                if isinstance(t, ir.BoolType):
+                    return "1" if value else "0"
+                return _const(value, t.width)
+            case ir.FieldRef(header, fname, _):
+                return f"{self.getter(header, fname)}(p)"
+            case ir.MetaRef(scope, name, _):
+                return f"p->meta.{scope}_{c_ident(name)}"
+            case ir.ParamRef(name, _):
+                return params[name]
+            case ir.IsValid(header):
+                return f"((p->valid & {self.headers[header].valid_flag}) != 0)"
+            case ir.BinOp(op, left, right, t):
+                return self._binop(op, left, right, params)
+            case ir.UnOp(op, operand, t):
+                inner = self.expr(operand, params)
+                if op is ir.UnOpKind.LNOT:
+                    return f"(!{inner})"
+                w = _width(operand.type)
+                return f"(({ctype(w)})(~{inner} & {_const(mask(w), w)}))"
+            case ir.Slice(value, hi, lo, t):
+                inner = self.expr(value, params)
+                w = hi - lo + 1
+                shifted = inner if lo == 0 else f"({inner} >> {lo})"
+                return f"(({ctype(w)})({shifted} & {_const(mask(w), w)}))"
+            case ir.Concat(left, right, t):
+                rw = _width(right.type)
+                return (f"((({ctype(t.width)}){self.expr(left, params)} << {rw}) | "
+                        f"({ctype(t.width)}){self.expr(right, params)})")
+            case ir.Cast(value, t):
+                inner = self.expr(value, params)
+                src = _width(value.type)
+                if isinstance(value.type, ir.BoolType):
+                    return f"(({ctype(t.width)})({inner} != 0))"
+                if t.width >= src:
+                    return f"(({ctype(t.width)}){inner})"
+                return f"(({ctype(t.width)})({inner} & {_const(mask(t.width), t.width)}))"
+            case _:
+                assert_never(e)
+
+    def _binop(self, op: ir.BinOpKind, left: ir.Expr, right: ir.Expr,
+               params: dict[str, str]) -> str:
+        a = self.expr(left, params)
+        b = self.expr(right, params)
+        w = _width(left.type)
+        t = ctype(w)
+        m = _const(mask(w), w)
+        match op:
+            case ir.BinOpKind.ADD | ir.BinOpKind.SUB:
+                raw = f"({a} {op.value} {b})"
+                return f"(({t}){raw})" if is_natural(w) else f"(({t})({raw} & {m}))"
+            case ir.BinOpKind.AND | ir.BinOpKind.OR | ir.BinOpKind.XOR:
+                return f"(({t})({a} {op.value} {b}))"
+            case ir.BinOpKind.SHL | ir.BinOpKind.SHR:
+                if isinstance(right, ir.Const):
+                    if right.value >= w:
+                        return f"(({t})0)"
+                    if op is ir.BinOpKind.SHR:
+                        return f"(({t})({a} >> {right.value}))"
+                    raw = f"(({t}){a} << {right.value})"
+                    return f"(({t}){raw})" if is_natural(w) else f"(({t})({raw} & {m}))"
+                n = self._tmpname("shift")
+                if w > 64:
+                    self.out.uses_u128_shift = True
+                    fn = "shl128" if op is ir.BinOpKind.SHL else "shr128"
+                    return (f"({{ __typeof__({b}) {n} = {b}; "
+                            f"{n} >= {w} ? ({t})0 : ({t})({fn}({a}, (__u32){n}) & {m}); }})")
+                raw = f"(({t}){a} {op.value} {n})"
+                if op is ir.BinOpKind.SHL and not is_natural(w):
+                    raw = f"({raw} & {m})"
+                return f"({{ __typeof__({b}) {n} = {b}; {n} >= {w} ? ({t})0 : ({t}){raw}; }})"
+            case ir.BinOpKind.EQ | ir.BinOpKind.NE | ir.BinOpKind.LT | ir.BinOpKind.LE | \
+                    ir.BinOpKind.GT | ir.BinOpKind.GE | ir.BinOpKind.LAND | ir.BinOpKind.LOR:
+                return f"({a} {op.value} {b})"
+            case _:
+                assert_never(op)
+
+    # ------------------------------------------------------------------ statements
+
+    def store(self, target: ir.LValue, value: str) -> str:
+        w = target.type.width
+        if not is_natural(w):
+            value = f"({value}) & {_const(mask(w), w)}"
+        match target:
+            case ir.FieldRef(header, fname, _):
+                return f"{self.setter(header, fname)}(p, {value});"
+            case ir.MetaRef(scope, name, _):
+                return f"p->meta.{scope}_{c_ident(name)} = {value};"
+            case _:
+                assert_never(target)
+
+    def stmts(self, body: tuple[ir.Stmt, ...], params: dict[str, str], depth: int) -> list[str]:
+        out: list[str] = []
+        for s in body:
+            out += self.stmt(s, params, depth)
+        return out
+
+    def stmt(self, s: ir.Stmt, params: dict[str, str], depth: int) -> list[str]:
+        ind = "\t" * depth
+        match s:
+            case ir.Assign(target, value):
+                return [ind + self.store(target, self.expr(value, params))]
+            case ir.SetValid(header):
+                info = self.headers[header]
+                lines = [f"{ind}if (!(p->valid & {info.valid_flag})) {{",
+                         f"{ind}\t/* a new {header}: all fields zero, held in scratch */",
+                         f"{ind}\t__builtin_memset(p->scratch->{info.c}, 0, {info.size});",
+                         f"{ind}\tp->h_{info.c} = p->scratch->{info.c};"]
+                if info.type.varlen:
+                    lines.append(f"{ind}\tp->varlen_{info.c} = 0;")
+                lines += [f"{ind}\tp->valid |= {info.valid_flag};",
+                          f"{ind}\tp->inpkt &= ~{info.valid_flag};", f"{ind}}}"]
+                return lines
+            case ir.SetInvalid(header):
+                return [f"{ind}p->valid &= ~{self.headers[header].valid_flag};"]
+            case ir.Forward(port):
+                return [f"{ind}p->meta.std_egress_port = "
+                        f"{self.expr(port, params)} & {_const(mask(ir.PORT_WIDTH), 16)};"]
+            case ir.Drop():
+                return [f"{ind}p->meta.std_egress_port = DROP_PORT;"]
+            case ir.SendToHost():
+                return [f"{ind}p->meta.std_egress_port = HOST_PORT;"]
+            case ir.Hash(target, algo, exprs):
+                return self._hash(target, algo, exprs, params, ind)
+            case ir.RegisterRead(target, register, index):
+                reg = self.program.register(register)
+                n = self._tmpname("cell")
+                return [f"{ind}{{",
+                        f"{ind}\t{ctype(reg.width)} *{n} = "
+                        f"register_cell(&reg_{c_ident(register)}, {self.expr(index, params)}, "
+                        f"{reg.size});",
+                        f"{ind}\t" + self.store(target, f"({n} ? *{n} : 0)"),
+                        f"{ind}}}"]
+            case ir.RegisterWrite(register, index, value):
+                reg = self.program.register(register)
+                n = self._tmpname("cell")
+                v = self.expr(value, params)
+                if not is_natural(reg.width):
+                    v = f"({v}) & {_const(mask(reg.width), reg.width)}"
+                return [f"{ind}{{",
+                        f"{ind}\t{ctype(reg.width)} *{n} = "
+                        f"register_cell(&reg_{c_ident(register)}, {self.expr(index, params)}, "
+                        f"{reg.size});",
+                        f"{ind}\tif ({n})", f"{ind}\t\t*{n} = {v};", f"{ind}}}"]
+            case ir.MeterExecute(target, meter, index):
+                m = self.program.meter(meter)
+                amount = ("p->meta.std_packet_length" if m.unit is ir.MeterUnit.BYTES else "1")
+                call = (f"meter_execute(&meter_{c_ident(meter)}, {self.expr(index, params)}, "
+                        f"{m.size}, {amount})")
+                return [ind + self.store(target, call)]
+            case ir.Apply(table):
+                return [f"{ind}apply_{c_ident(table)}(p);"]
+            case ir.ApplyHit(table, hit, miss):
+                lines = [f"{ind}if (apply_{c_ident(table)}(p) & TABLE_HIT) {{"]
+                lines += self.stmts(hit, params, depth + 1)
+                if miss:
+                    lines.append(f"{ind}}} else {{")
+                    lines += self.stmts(miss, params, depth + 1)
+                lines.append(f"{ind}}}")
+                return lines
+            case ir.ApplySwitch(table, cases, default):
+                plan = self.tables[table]
+                lines = [f"{ind}switch (apply_{c_ident(table)}(p) & TABLE_ACTION) {{"]
+                for case in cases:
+                    for a in case.actions:
+                        lines.append(f"{ind}case {_action_const(plan, a)}:")
+                    lines.append(f"{ind}\t{{")
+                    lines += self.stmts(case.body, params, depth + 2)
+                    lines += [f"{ind}\t}}", f"{ind}\tbreak;"]
+                lines.append(f"{ind}default:")
+                lines.append(f"{ind}\t{{")
+                lines += self.stmts(default, params, depth + 2)
+                lines += [f"{ind}\t}}", f"{ind}\tbreak;", f"{ind}}}"]
+                return lines
+            case ir.If(cond, then, otherwise):
+                lines = [f"{ind}if ({self.expr(cond, params)}) {{"]
+                lines += self.stmts(then, params, depth + 1)
+                if otherwise:
+                    lines.append(f"{ind}}} else {{")
+                    lines += self.stmts(otherwise, params, depth + 1)
+                lines.append(f"{ind}}}")
+                return lines
+            case ir.Return():
+                return [f"{ind}goto ingress_done;"]
+            case _:
+                assert_never(s)
+
+    def _hash(self, target: ir.LValue, algo: ir.HashAlgo, exprs: tuple[ir.Expr, ...],
+              params: dict[str, str], ind: str) -> list[str]:
+        total = sum(_width(e.type) for e in exprs)
+        if total % 8:
+            raise CodegenError(f"hashed fields total {total} bits, not whole bytes")
+        nbytes = total // 8
+        buf = self._tmpname("hash_in")
+        lines = [f"{ind}{{", f"{ind}\t/* the fields concatenated MSB first */",
+                 f"{ind}\t__u8 {buf}[{nbytes}] = {{}};"]
+        pos = 0
+        for e in exprs:
+            w = _width(e.type)
+            v = self._tmpname("f")
+            lines.append(f"{ind}\t{ctype(w)} {v} = {self.expr(e, params)};")
+            for i in range(pos // 8, (pos + w - 1) // 8 + 1):
+                shift = (pos + w - 1) - (8 * i + 7)
+                piece = f"{v} >> {shift}" if shift > 0 else (
+                    f"{v} << {-shift}" if shift < 0 else v)
+                lines.append(f"{ind}\t{buf}[{i}] |= (__u8)({piece});")
+            pos += w
+        if algo is ir.HashAlgo.CRC16:
+            self.out.uses_crc16 = True
+            fn = "crc16"
+        else:
+            self.out.uses_crc32 = True
+            fn = "crc32"
+        lines.append(f"{ind}\t" + self.store(target, f"{fn}({buf}, {nbytes})"))
+        lines.append(f"{ind}}}")
+        return lines
+
+    # ------------------------------------------------------------------ actions
+
+    def action_fn(self, action: ir.Action) -> None:
+        params = {p.name: f"arg_{c_ident(p.name)}" for p in action.params}
+        args = "".join(f", {ctype(p.width)} arg_{c_ident(p.name)}" for p in action.params)
+        body = self.stmts(action.body, params, 1)
+        where = f" ({action.span})" if action.span.line else ""
+        self.out.actions.append(
+            f"/* action {action.name}{where} */\n"
+            f"static __always_inline void action_{c_ident(action.name)}(struct packet *p{args})"
+            f"\n{{\n" + ("\n".join(body) if body else "\t(void)p;") + "\n}\n")
+
+    # ------------------------------------------------------------------ tables
+
+    def table_fn(self, plan: TablePlan) -> None:
+        t = plan.table
+        n = plan.c_name
+        keys = []
+        for k in t.keys:
+            keys.append((k, self.expr(k.expr, {})))
+        lines = []
+        where = f" ({t.span})" if t.span.line else ""
+        desc = ", ".join(f"{k.name} {k.kind.value}" for k in t.keys)
+        lines.append(f"/* table {t.name}{where}: {desc or 'no key'} ({plan.kind}) */")
+        lines.append(f"static __always_inline __u32 apply_{n}(struct packet *p)\n{{")
+        lines.append("\t__u32 zero = 0;")
+        if plan.kind == "exact":
+            lines.append(f"\tstruct {n}_key key = {{}};")
+            for k, e in keys:
+                lines.append(f"\tkey.{plan.member_name(k)} = {e};")
+            lines.append(f"\tstruct {n}_value *entry = bpf_map_lookup_elem(&{n}_entries, &key);")
+        elif plan.kind == "lpm":
+            lines.append(f"\tstruct {n}_key key = {{}};")
+            total = sum(nb for _, nb in plan.lpm_data)
+            lines.append(f"\tkey.prefixlen = {total * 8};")
+            at = 0
+            for k, nb in plan.lpm_data:
+                e = dict(keys)[k]
+                if nb in (1, 2, 4, 8, 16) and (4 + at) % nb == 0:
+                    lines.append(f"\tstore_be{nb * 8}(key.data + {at}, {e});")
+                else:
+                    v = self._tmpname("k")
+                    lines.append(f"\t{ctype(k.width)} {v} = {e};")
+                    for i in range(nb):
+                        shift = 8 * (nb - 1 - i)
+                        lines.append(f"\tkey.data[{at + i}] = (__u8)({v} >> {shift});"
+                                     if shift else f"\tkey.data[{at + i}] = (__u8){v};")
+                at += nb
+            lines.append(f"\tstruct {n}_value *entry = bpf_map_lookup_elem(&{n}_entries, &key);")
+        else:
+            self._tss_callback(plan)
+            lines.append(f"\tstruct {n}_search s = {{}};")
+            for k, e in keys:
+                lines.append(f"\ts.key.{plan.member_name(k)} = {e};")
+            lines.append(f"\tstruct {n}_masks *masks = bpf_map_lookup_elem(&{n}_masks, &zero);")
+            lines.append("\tif (masks)")
+            lines.append(f"\t\tbpf_loop(masks->count < {plan.max_masks} ? masks->count : "
+                         f"{plan.max_masks}, {n}_search_mask, &s, 0);")
+            lines.append(f"\tstruct {n}_value *entry = s.found ? &s.best : NULL;")
+        lines += [
+            "\t__u32 hit = TABLE_HIT;",
+            "",
+            "\tif (!entry) {",
+            "\t\thit = 0;",
+            f"\t\tentry = bpf_map_lookup_elem(&{n}_default, &zero);",
+            "\t\tif (!entry)",
+            "\t\t\treturn 0;",
+            "\t}",
+        ]
+        if t.counters:
+            lines.append(f"\tcount_packet(&{n}_counters, entry->counter, "
+                         "p->meta.std_packet_length);")
+        lines.append("\tswitch (entry->action) {")
+        for name, layout in plan.actions.items():
+            action = layout.params
+            args = "".join(f", entry->args.{c_ident(name)}.{c_ident(p.name)}"
+                           for p in action.params)
+            lines.append(f"\tcase {_action_const(plan, name)}:")
+            lines.append(f"\t\taction_{c_ident(action.name)}(p{args});")
+            lines.append("\t\tbreak;")
+        lines += ["\t}", "\treturn hit | entry->action;", "}"]
+        self.out.table_code.append("\n".join(lines) + "\n")
+
+    def _tss_callback(self, plan: TablePlan) -> None:
+        n = plan.c_name
+        masked = "\n".join(f"\tt.{m} = s->key.{m} & m->{m};"
+                           for m in (plan.member_name(k) for k in plan.table.keys))
+        self.out.table_code.append(
+            f"/* tuple-space search of {plan.name}: one mask per call, best rank first */\n"
+            f"struct {n}_search {{\n\tstruct {n}_key key;\n\tstruct {n}_value best;\n"
+            f"\t__u32 found;\n}};\n\n"
+            f"static long {n}_search_mask(__u32 i, void *ctx)\n{{\n"
+            f"\tstruct {n}_search *s = ctx;\n\t__u32 zero = 0;\n"
+            f"\tstruct {n}_masks *masks = bpf_map_lookup_elem(&{n}_masks, &zero);\n\n"
+            f"\tif (!masks)\n\t\treturn 1;\n"
+            f"\t/* bpf_loop runs at most {plan.max_masks} times: the mask only shows the verifier */\n"
+            f"\tstruct {n}_mask *m = &masks->m[bounded_index(i, {plan.max_masks - 1})];\n\n"
+            f"\t/* masks are sorted by the best rank they hold: none later can win */\n"
+            f"\tif (s->found && m->min_rank > s->best.rank)\n\t\treturn 1;\n"
+            f"\tstruct {n}_tuple t = {{}};\n\n\tt.mask_id = m->id;\n{masked}\n"
+            f"\tstruct {n}_value *v = bpf_map_lookup_elem(&{n}_entries, &t);\n\n"
+            f"\tif (v && (!s->found || v->rank < s->best.rank)) {{\n"
+            f"\t\t__builtin_memcpy(&s->best, v, sizeof(s->best));\n"
+            f"\t\ts->found = 1;\n\t}}\n\treturn 0;\n}}\n")
+
+    # ------------------------------------------------------------------ parser
+
+    def parser(self) -> None:
+        out = self.out.parser
+        for state in self.program.parser:
+            where = f" ({state.span})" if state.span.line else ""
+            out.append(f"state_{c_ident(state.name)}:{where and ' /*' + where + ' */'}")
+            if self.out.cyclic_parser:
+                out.append("\tif (++steps > MAX_PARSER_STEPS || off > MAX_HEADER_BYTES)")
+                out.append("\t\tgoto reject;")
+            for h in state.extracts:
+                out += self._extract(self.headers[h])
+            if not state.select_keys:
+                out.append(f"\tgoto {_state_label(state.default)};")
+                continue
+            key_names = []
+            out.append("\t{")
+            for i, k in enumerate(state.select_keys):
+                kn = f"key{i}"
+                key_names.append((kn, _width(k.type)))
+                out.append(f"\t\t{ctype(_width(k.type))} {kn} = {self.expr(k, {})};")
+            for case in state.cases:
+                conds = [c for c in (_match_cond(m, kn, w) for m, (kn, w) in
+                                     zip(case.matches, key_names, strict=True)) if c]
+                cond = " && ".join(conds) if conds else "1"
+                out.append(f"\t\tif ({cond})")
+                out.append(f"\t\t\tgoto {_state_label(case.next_state)};")
+            out.append(f"\t\tgoto {_state_label(state.default)};")
+            out.append("\t}")
+
+    def _extract(self, info: HeaderInfo) -> list[str]:
+        size = info.size
+        lines = [f"\t/* extract {info.name} ({size} bytes) */",
+                 f"\tif (data + off + {size} > data_end)",
+                 "\t\tgoto reject;",
+                 f"\tp->h_{info.c} = data + off;",
+                 f"\tp->valid |= {info.valid_flag};",
+                 f"\tp->inpkt |= {info.valid_flag};"]
+        if info.tail:
+            lines.append(f"\tp->off_{info.c} = off;")
+        lines.append(f"\toff += {size};")
+        v = info.type.varlen
+        if v is not None:
+            length = (f"(__s32){self.getter(info.name, v.length_field)}(p) * {v.scale}"
+                      f" + ({v.offset})")
+            lines += [
+                "\t{",
+                f"\t\t/* {v.name}: {v.length_field} * {v.scale} + ({v.offset}) bytes */",
+                f"\t\t__s32 len = {length};",
+                "",
+                f"\t\tif (len < 0 || len > {v.max_bytes})",
+                "\t\t\tgoto reject;",
+                f"\t\tp->varlen_{info.c} = len;",
+                "\t\tif (len > 0) {",
+                "\t\t\tif (data + off + len > data_end)",
+                "\t\t\t\tgoto reject;",
+                f"\t\t\t__builtin_memset(p->scratch->{info.c}_{c_ident(v.name)}, 0, "
+                f"{_round4(v.max_bytes)});",
+                f"\t\t\t__u32 n = bounded_len(len, {_pow2(v.max_bytes) - 1});",
+                "",
+                "\t\t\tif (bpf_xdp_load_bytes(ctx, off, p->scratch->"
+                f"{info.c}_{c_ident(v.name)}, n))",
+                "\t\t\t\tgoto reject;",
+                "\t\t\toff += len;",
+                "\t\t}",
+                "\t}",
+            ]
+        return lines
+
+    # ------------------------------------------------------------------ deparser
+
+    def checksums(self) -> None:
+        for name in self.program.checksums:
+            info = self.headers[name]
+            try:
+                f = info.type.field("checksum")
+            except KeyError:
+                raise CodegenError(f"checksum header {name!r} has no 'checksum' field") from None
+            offset = info.type.offset_bits("checksum")
+            if f.width != 16 or offset % 16 or info.size % 2:
+                raise CodegenError(f"checksum of {name!r} must be a 16-bit aligned field")
+            cbyte = offset // 8
+            lines = [f"/* RFC 791 header checksum of {name}, recomputed on the way out */",
+                     f"static __always_inline void checksum_{info.c}(struct packet *p)\n{{",
+                     f"\t__u8 *h = p->h_{info.c};",
+                     "\t__u64 sum = 0;", ""]
+            at = 0
+            while at < info.size:
+                chunk = 4 if info.size - at >= 4 else 2
+                covered = set(range(at, at + chunk)) & {cbyte, cbyte + 1}
+                t = ctype(chunk * 8)
+                load = f"*({t} *)(h + {at})"
+                if covered:
+                    keep = 0
+                    for i in range(chunk):
+                        if at + i not in covered:
+                            keep |= 0xFF << (8 * i)  # native (little-endian) byte i
+                    if keep:
+                        lines.append(f"\tsum += {load} & 0x{keep:x};")
+                else:
+                    lines.append(f"\tsum += {load};")
+                at += chunk
+            v = info.type.varlen
+            if v is not None:
+                words = _round4(v.max_bytes) // 4
+                lines += [f"\tif (p->varlen_{info.c}) {{",
+                          f"\t\tconst __u32 *o = (const __u32 *)p->scratch->{info.c}_"
+                          f"{c_ident(v.name)};",
+                          "",
+                          "#pragma unroll",
+                          f"\t\tfor (int i = 0; i < {words}; i++)",
+                          "\t\t\tsum += o[i];",
+                          "\t}"]
+            lines += [f"\t*(__u16 *)(h + {cbyte}) = csum_fold(sum);", "}"]
+            self.out.checksum_fns.append("\n".join(lines) + "\n")
+
+    def deparser(self) -> None:
+        out = self.out.deparser
+        for name in self.program.checksums:
+            info = self.headers[name]
+            out += [f"\tif (p->valid & {info.valid_flag})", f"\t\tchecksum_{info.c}(p);"]
+        front = [h for h in self.headers.values() if h.front]
+        tail = [h for h in self.headers.values() if h.tail]
+        if not front:
+            return
+        front_mask = " | ".join(h.valid_flag for h in front)
+        if self.out.in_place:
+            out.append(f"\tif ((p->valid ^ p->inpkt) & ({front_mask})) {{")
+        else:
+            out.append("\t{")
+        out.append("\t\t/* the front headers changed: rebuild them before the tail */")
+        out.append("\t\t__u32 front_end = p->hdr_end;")
+        for h in reversed(tail):
+            out += [f"\t\tif (p->valid & {h.valid_flag})", f"\t\t\tfront_end = p->off_{h.c};"]
+        out.append("\t\t__u32 new_len = 0;")
+        for h in front:
+            lines = [f"\t\tif (p->valid & {h.valid_flag}) {{"]
+            lines += [f"\t\t\tif (p->inpkt & {h.valid_flag})",
+                      f"\t\t\t\t{self.copy_fn(h.size)}(p->scratch->{h.c}, p->h_{h.c});",
+                      f"\t\t\tnew_len += {h.size};"]
+            if h.type.varlen:
+                lines.append(f"\t\t\tnew_len += p->varlen_{h.c};")
+            lines.append("\t\t}")
+            out += lines
+        out += ["\t\tif (new_len != front_end &&",
+                "\t\t    bpf_xdp_adjust_head(ctx, (int)front_end - (int)new_len))",
+                "\t\t\tgoto aborted;",
+                "\t\tdata = (void *)(long)ctx->data;",
+                "\t\tdata_end = (void *)(long)ctx->data_end;",
+                "\t\t__u32 at = 0;"]
+        for h in front:
+            out += [f"\t\tif (p->valid & {h.valid_flag}) {{",
+                    f"\t\t\tif (data + at + {h.size} > data_end)",
+                    "\t\t\t\tgoto aborted;",
+                    f"\t\t\t{self.copy_fn(h.size)}(data + at, p->scratch->{h.c});",
+                    f"\t\t\tat += {h.size};"]
+            v = h.type.varlen
+            if v is not None:
+                out += ["\t\t\t{",
+                        f"\t\t\t\t__u32 len = p->varlen_{h.c};",
+                        "",
+                        f"\t\t\t\tif (len > {v.max_bytes})",
+                        "\t\t\t\t\tgoto aborted;",
+                        f"\t\t\t\tif (len && bpf_xdp_store_bytes(ctx, at, p->scratch->{h.c}_"
+                        f"{c_ident(v.name)}, bounded_len(len, {_pow2(v.max_bytes) - 1})))",
+                        "\t\t\t\t\tgoto aborted;",
+                        "\t\t\t\tat += len;",
+                        "\t\t\t\tdata = (void *)(long)ctx->data;",
+                        "\t\t\t\tdata_end = (void *)(long)ctx->data_end;",
+                        "\t\t\t}"]
+            out.append("\t\t}")
+        out.append("\t}")
+
+    # ------------------------------------------------------------------ structs
+
+    def structs(self) -> None:
+        out = self.out
+        for m in (*ir.STD_FIELDS, *self.program.metadata):
+            out.meta_members.append(f"{ctype(m.width)} {m.scope}_{c_ident(m.name)};")
+        for h in self.headers.values():
+            out.packet_members.append(f"__u8 *h_{h.c};")
+        for h in self.headers.values():
+            if h.tail:
+                out.packet_members.append(f"__u32 off_{h.c};")
+            if h.type.varlen:
+                out.packet_members.append(f"__u32 varlen_{h.c};")
+        for h in self.headers.values():
+            if h.front:
+                out.scratch_members.append(f"__u8 {h.c}[{_round8(h.size)}];")
+            if h.type.varlen:
+                v = h.type.varlen
+                out.scratch_members.append(
+                    f"__u8 {h.c}_{c_ident(v.name)}[{_pow2(v.max_bytes)}] "
+                    "__attribute__((aligned(8)));")
+
+    def table_decls(self, plan: TablePlan) -> None:
+        """The C structs and maps of one table, with the layout checks the control plane
+        relies on."""
+        n = plan.c_name
+        out = []
+        asserts = []
+
+        def struct_c(st: Struct, cname: str) -> str:
+            body = "\n".join(f"\t{line}" for line in st.c_members())
+            for m in st.members:
+                asserts.append(f"_Static_assert(__builtin_offsetof(struct {cname}, {m.name}) == "
+                               f"{m.offset}, \"{cname}.{m.name}\");")
+            asserts.append(f"_Static_assert(sizeof(struct {cname}) == {st.size}, "
+                           f"\"sizeof {cname}\");")
+            return f"struct {cname} {{\n{body}\n}};\n"
+
+        out.append(struct_c(plan.key, f"{n}_key"))
+        if plan.tss_key is not None:
+            out.append(struct_c(plan.tss_key, f"{n}_tuple"))
+        args = action_arg_structs(plan)
+        union = []
+        for name, st in args.items():
+            members = st.c_members() if st.members else ["__u8 _none;"]
+            union.append("\t\tstruct {\n" + "".join(f"\t\t\t{m}\n" for m in members)
+                         + f"\t\t}} {c_ident(name)};")
+            for m in st.members:
+                asserts.append(
+                    f"_Static_assert(__builtin_offsetof(struct {n}_value, "
+                    f"args.{c_ident(name)}.{m.name}) == {m.offset + plan.args_offset}, "
+                    f"\"{n}_value.{name}.{m.name}\");")
+        head = plan.value.c_members()
+        head_size = plan.value.size
+        if plan.args_offset > head_size:
+            head.append(f"__u8 _pad_args[{plan.args_offset - head_size}];")
+        out.append(f"/* what an entry of {plan.name} holds: the action, its counter slot and "
+                   f"its arguments */\nstruct {n}_value {{\n"
+                   + "".join(f"\t{m}\n" for m in head)
+                   + "\tunion {\n" + "\n".join(union) + "\n\t} args;\n};\n")
+        for m in plan.value.members:
+            asserts.append(f"_Static_assert(__builtin_offsetof(struct {n}_value, {m.name}) == "
+                           f"{m.offset}, \"{n}_value.{m.name}\");")
+        asserts.append(f"_Static_assert(sizeof(struct {n}_value) == {plan.value_size}, "
+                       f"\"sizeof {n}_value\");")
+        for name, layout in plan.actions.items():
+            out.append(f"#define {_action_const(plan, name)} {layout.id}")
+        if plan.kind == "tss":
+            assert plan.mask_elem is not None
+            elem = "".join(f"\t{line}\n" for line in plan.mask_elem.c_members())
+            out.append(f"struct {n}_mask {{\n{elem}}} __attribute__((aligned("
+                       f"{plan.mask_elem.align})));\n")
+            asserts.append(f"_Static_assert(sizeof(struct {n}_mask) == {plan.mask_elem.size}, "
+                           f"\"sizeof {n}_mask\");")
+            out.append(f"struct {n}_masks {{\n\t__u32 count;\n"
+                       f"\tstruct {n}_mask m[{plan.max_masks}] "
+                       f"__attribute__((aligned({plan.mask_elem.align})));\n}};\n")
+            asserts.append(f"_Static_assert(__builtin_offsetof(struct {n}_masks, m) == "
+                           f"{plan.mask_array_offset}, \"{n}_masks.m\");")
+            asserts.append(f"_Static_assert(sizeof(struct {n}_masks) == {plan.mask_list_size}, "
+                           f"\"sizeof {n}_masks\");")
+        maps = []
+        if plan.kind == "exact":
+            maps.append(_map_c(f"{n}_entries", "BPF_MAP_TYPE_HASH", f"struct {n}_key",
+                               f"struct {n}_value", plan.entries_max))
+        elif plan.kind == "lpm":
+            maps.append(_map_c(f"{n}_entries", "BPF_MAP_TYPE_LPM_TRIE", f"struct {n}_key",
+                               f"struct {n}_value", plan.entries_max, "BPF_F_NO_PREALLOC"))
+        else:
+            maps.append(_map_c(f"{n}_entries", "BPF_MAP_TYPE_HASH", f"struct {n}_tuple",
+                               f"struct {n}_value", plan.entries_max))
+            maps.append(_map_c(f"{n}_masks", "BPF_MAP_TYPE_ARRAY", "__u32",
+                               f"struct {n}_masks", 1))
+        maps.append(_map_c(f"{n}_default", "BPF_MAP_TYPE_ARRAY", "__u32", f"struct {n}_value", 1))
+        if plan.table.counters:
+            maps.append(_map_c(f"{n}_counters", "BPF_MAP_TYPE_PERCPU_ARRAY", "__u32",
+                               "struct counter", plan.counter_slots))
+        self.out.structs.append("\n".join(out) + "\n" + "\n".join(maps))
+        self.out.static_asserts += asserts
+
+    def generate(self) -> Generated:
+        self.structs()
+        for plan in self.tables.values():
+            self.table_decls(plan)
+        for action in self.program.actions:
+            self.action_fn(action)
+        used_builtins = {a for t in self.program.tables for a in t.actions
+                         if a not in {x.name for x in self.program.actions}}
+        for name in sorted(used_builtins):
+            self.action_fn(find_action(self.program, name))
+        for plan in self.tables.values():
+            self.table_fn(plan)
+        self.parser()
+        self.out.ingress = self.stmts(self.program.ingress, {}, 1)
+        self.checksums()
+        self.deparser()
+        self.out.needs_ingress_port_early = _reads_meta(self.program, "ingress_port")
+        self.out.needs_packet_length = (
+            _reads_meta(self.program, "packet_length")
+            or any(t.counters for t in self.program.tables)
+            or any(m.unit is ir.MeterUnit.BYTES for m in self.program.meters))
+        return self.out
+
+
+def _reads_meta(program: ir.Program, std_field: str) -> bool:
+    def in_expr(e: ir.Expr) -> bool:
+        match e:
+            case ir.MetaRef("std", name, _) if name == std_field:
+                return True
+            case ir.BinOp(_, a, b, _) | ir.Concat(a, b, _):
+                return in_expr(a) or in_expr(b)
+            case ir.UnOp(_, a, _) | ir.Slice(a, _, _, _) | ir.Cast(a, _):
+                return in_expr(a)
+            case _:
+                return False
+
+    exprs: list[ir.Expr] = []
+    for s in _all_statements(program):
+        match s:
+            case ir.Assign(_, v) | ir.Forward(v):
+                exprs.append(v)
+            case ir.Hash(_, _, fs):
+                exprs += fs
+            case ir.RegisterRead(_, _, i) | ir.MeterExecute(_, _, i):
+                exprs.append(i)
+            case ir.RegisterWrite(_, i, v):
+                exprs += [i, v]
+            case ir.If(c, _, _):
+                exprs.append(c)
+            case _:
+                pass
+    for st in program.parser:
+        exprs += st.select_keys
+    for t in program.tables:
+        exprs += [k.expr for k in t.keys]
+    return any(in_expr(e) for e in exprs)
+
+
+def _map_c(name: str, kind: str, key: str, value: str, entries: int, flags: str = "") -> str:
+    flag = f"\n\t__uint(map_flags, {flags});" if flags else ""
+    return (f"struct {{\n\t__uint(type, {kind});\n\t__uint(max_entries, {entries});{flag}\n"
+            f"\t__type(key, {key});\n\t__type(value, {value});\n}} {name} SEC(\".maps\");\n")
+
+
+def _load_size(expr: str) -> int:
+    return int(expr.split("load_be")[1].split("(")[0]) // 8
+
+
+def _width(t: ir.Type) -> int:
+    return t.width if isinstance(t, ir.Bits) else 1
+
+
+def _pow2(n: int) -> int:
+    """The buffer size for a variable part of at most ``n`` bytes (a power of two, >= 8)."""
+    size = 8
+    while size < n:
+        size *= 2
+    return size
+
+
+def _round4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def _round8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
+def _state_label(name: str) -> str:
+    if name == ir.ACCEPT:
+        return "accept"
+    if name == ir.REJECT:
+        return "reject"
+    return f"state_{c_ident(name)}"
+
+
+def _action_const(plan: TablePlan, action: str) -> str:
+    return f"{plan.c_name.upper()}_{c_ident(action).upper()}"
+
+
+def _match_cond(m: ir.Match, key: str, width: int) -> str | None:
+    match m:
+        case ir.Exact(v):
+            return f"{key} == {_const(v, width)}"
+        case ir.Ternary(v, tmask):
+            if tmask & mask(width) == 0:
+                return None
+            return f"({key} & {_const(tmask, width)}) == {_const(v & tmask, width)}"
+        case ir.Lpm(v, plen):
+            pm = mask(width) ^ mask(width - plen)
+            if not pm:
+                return None
+            return f"({key} & {_const(pm, width)}) == {_const(v & pm, width)}"
+        case ir.Range(lo, hi):
+            return f"{key} >= {_const(lo, width)} && {key} <= {_const(hi, width)}"
+        case ir.Wildcard():
+            return None
+        case _:
+            assert_never(m)
+
+
+def generate(program: ir.Program) -> Generated:
+    return Generator(program).generate()
+
+
+__all__ = ["CodegenError", "Generated", "generate", "storage_bytes"]
