@@ -348,7 +348,7 @@ def demo(file: str, stf_path: str | None) -> None:
     console.print(f"[bold]{file}[/bold]: checked in {time.perf_counter() - started:.2f} s "
                   f"({len(program.tables)} tables, {len(program.parser)} parser states)")
     summary = Table(title=f"{stf_path} on every target", title_justify="left")
-    for column in ("target", "result", "packet checks", "counter checks", "time"):
+    for column in ("target", "result", "packet checks", "counter checks", "time", "note"):
         summary.add_column(column)
     any_failed = False
     internal_error: Exception | None = None
@@ -358,18 +358,18 @@ def demo(file: str, stf_path: str | None) -> None:
         except ImportError as e:
             reason = f"cannot load its executor ({e})"
         if reason:
-            summary.add_row(target, Text("skipped", style="yellow"), "", "", reason)
+            summary.add_row(target, Text("skipped", style="yellow"), "", "", "", reason)
             continue
         t0 = time.perf_counter()
         try:
             result = run_stf_on(program, stf_path, target)
         except _user_error_types() as e:
             any_failed = True
-            summary.add_row(target, Text("ERROR", style="bold red"), "", "", str(e))
+            summary.add_row(target, Text("ERROR", style="bold red"), "", "", "", str(e))
             continue
         except Exception as e:  # noqa: BLE001 - one broken target must not hide the others
             internal_error = e
-            summary.add_row(target, Text("ERROR", style="bold red"), "", "",
+            summary.add_row(target, Text("ERROR", style="bold red"), "", "", "",
                             f"internal error: {type(e).__name__}: {e}")
             continue
         packets = [c for c in result.checks if c.kind != "counter"]
