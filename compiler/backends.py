@@ -18,8 +18,23 @@ BACKENDS: dict[str, str] = {
 
 def compile_ir(program, outdir: Path, entries: list | None) -> list[Path]:
     """The IR after all passes as an s-expression (``PROGRAM.ir``), for reading and diffing."""
+    from dataclasses import fields
+
     from wirespeed.compiler import ir
 
+    # One top-level part per line, one declaration per line inside it, so the file diffs well.
+    lines = [f"(Program :name {ir.sexpr(program.name)}"]
+    for f in fields(program):
+        value = getattr(program, f.name)
+        if f.name in ("name", "source") or value == ():
+            continue
+        if isinstance(value, tuple):
+            lines.append(f"  :{f.name} (")
+            lines += [f"    {ir.sexpr(item)}" for item in value]
+            lines[-1] += ")"
+        else:
+            lines.append(f"  :{f.name} {ir.sexpr(value)}")
+    lines[-1] += ")"
     path = Path(outdir) / f"{program.name}.ir"
-    path.write_text(ir.sexpr(program) + "\n")
+    path.write_text("\n".join(lines) + "\n")
     return [path]
