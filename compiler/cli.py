@@ -24,6 +24,9 @@ from wirespeed.compiler import ir
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
+#: checks of state (not of packets): counters and registers
+STATE_CHECKS = ("counter", "register")
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -82,8 +85,9 @@ def _print_stf_result(result, title: str) -> None:
     table.add_column("detail")
     for check in result.checks:
         verdict = Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
-        what = {"packet": "expect", "no_packet": "no_packet", "counter": "counter"}[check.kind]
-        if check.kind == "counter":
+        what = {"packet": "expect", "no_packet": "no_packet", "counter": "counter",
+                "register": "register"}[check.kind]
+        if check.kind in STATE_CHECKS:
             detail = f"{check.message}: want {check.expected}, got {check.got_text}"
         else:
             detail = check.message
@@ -91,7 +95,7 @@ def _print_stf_result(result, title: str) -> None:
                       "" if check.port is None else str(check.port), verdict, detail)
     console.print(table)
     for check in result.failures:
-        if check.kind == "counter" or (check.expected is None and check.got is None):
+        if check.kind in STATE_CHECKS or (check.expected is None and check.got is None):
             continue
         where = f"line {check.line}" if check.line else "unexpected output"
         console.print(f"[bold]{result.filename}: {where}, port {check.port}[/bold]: "
@@ -118,10 +122,10 @@ def _diff_text(rows: list[tuple[int, str, str, bool]]) -> Text:
 
 def _summary_line(result) -> str:
     failed = len(result.failures)
-    packets = sum(c.kind != "counter" for c in result.checks)
-    counters = sum(c.kind == "counter" for c in result.checks)
+    packets = sum(c.kind not in STATE_CHECKS for c in result.checks)
+    counters = sum(c.kind in STATE_CHECKS for c in result.checks)
     verdict = "PASS" if failed == 0 else f"FAIL ({failed} failed)"
-    return f"{result.target}: {packets} packet checks, {counters} counter checks: {verdict}"
+    return f"{result.target}: {packets} packet checks, {counters} counter/register checks: {verdict}"
 
 
 def run_stf_on(program: ir.Program, stf_path: str, target: str):
@@ -348,7 +352,8 @@ def demo(file: str, stf_path: str | None) -> None:
     console.print(f"[bold]{file}[/bold]: checked in {time.perf_counter() - started:.2f} s "
                   f"({len(program.tables)} tables, {len(program.parser)} parser states)")
     summary = Table(title=f"{stf_path} on every target", title_justify="left")
-    for column in ("target", "result", "packet checks", "counter checks", "time", "note"):
+    for column in ("target", "result", "packet checks", "counter/register checks", "time",
+                   "note"):
         summary.add_column(column)
     any_failed = False
     internal_error: Exception | None = None
@@ -372,8 +377,8 @@ def demo(file: str, stf_path: str | None) -> None:
             summary.add_row(target, Text("ERROR", style="bold red"), "", "", "",
                             f"internal error: {type(e).__name__}: {e}")
             continue
-        packets = [c for c in result.checks if c.kind != "counter"]
-        counters = [c for c in result.checks if c.kind == "counter"]
+        packets = [c for c in result.checks if c.kind not in STATE_CHECKS]
+        counters = [c for c in result.checks if c.kind in STATE_CHECKS]
         if not result.passed:
             any_failed = True
             _print_stf_result(result, f"{stf_path} on {target}: failures")

@@ -71,6 +71,17 @@ class NoPacket:
 
 
 @dataclass(frozen=True)
+class RegisterCheck:
+    """``check_register NAME[INDEX] OP VALUE``: read after every packet has run."""
+
+    line: int
+    register: str
+    index: int
+    op: str
+    value: int
+
+
+@dataclass(frozen=True)
 class MeterConfig:
     line: int
     meter: str
@@ -91,6 +102,7 @@ class StfTest:
     counter_checks: list[CounterCheck] = field(default_factory=list)
     no_packets: list[NoPacket] = field(default_factory=list)
     meters: list[MeterConfig] = field(default_factory=list)
+    register_checks: list[RegisterCheck] = field(default_factory=list)
 
     @property
     def table_ops(self) -> list[Op]:
@@ -225,6 +237,8 @@ _ADD_TAIL = re.compile(r"\)\s*(?:=\s*\$?(?P<id>[A-Za-z_][\w]*))?\s*$")
 _CHECK_COUNTER = re.compile(
     r"(?P<table>[\w.]+)\s*\(\s*(?P<entry>[^)]*?)\s*\)\s*"
     r"(?:(?P<kind>packets|bytes)\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>\S+))?\s*$")
+_CHECK_REGISTER = re.compile(
+    r"(?P<name>[\w.]+)\s*\[\s*(?P<index>\w+)\s*\]\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>\S+)$")
 _METER = re.compile(r"(?P<name>[\w.]+)\s*\[\s*(?P<index>\w+)\s*\]\s*(?P<params>.*)$")
 
 
@@ -381,6 +395,9 @@ class _Parser:
         return port
 
     def _cmd_packet(self, rest: str) -> None:
+        if self.test.register_checks:
+            raise self.error("check_register lines must come after the last packet "
+                             "(registers are read when every packet has run)")
         port_text, _, data = rest.partition(" ")
         port = self._port(port_text)
         hexdata = "".join(data.split())
@@ -442,6 +459,25 @@ class _Parser:
             self.line, table.name, handle, m.group("kind"), m.group("op") or "==", value,
             index))
 
+    def _cmd_check_register(self, rest: str) -> None:
+        m = _CHECK_REGISTER.fullmatch(rest)
+        if not m:
+            raise self.error("expected: check_register NAME[INDEX] OP VALUE")
+        name = m.group("name")
+        registers = {r.name: r for r in self.program.registers}
+        if name not in registers:
+            known = ", ".join(registers) or "none"
+            raise self.error(f"unknown register {name!r} (registers: {known})")
+        register = registers[name]
+        index = parse_number(m.group("index"))
+        if index >= register.size:
+            raise self.error(f"register {name!r} has {register.size} cells, no index {index}")
+        value = parse_number(m.group("value"))
+        if value > mask(register.width):
+            raise self.error(f"{value:#x} does not fit in the register's bit<{register.width}>")
+        self.test.register_checks.append(
+            RegisterCheck(self.line, name, index, m.group("op"), value))
+
     def _cmd_wait(self, rest: str) -> None:
         pass  # p4c's runner sleeps; every executor here finishes a packet before the next
 
@@ -495,7 +531,7 @@ def load_stf(program: ir.Program, path: str | Path) -> StfTest:
 @dataclass(frozen=True)
 class Check:
     """One verdict of a test run. ``kind`` is "packet" (an expect line, or an output nobody
-    expected when ``line`` is None), "no_packet" or "counter"."""
+    expected when ``line`` is None), "no_packet", "counter" or "register"."""
 
     kind: str
     line: int | None
@@ -504,7 +540,7 @@ class Check:
     port: int | None = None
     expected: str | None = None  # hex pattern (packets) or the condition (counters)
     got: bytes | None = None
-    got_text: str | None = None  # counters: "packets=3 bytes=180"
+    got_text: str | None = None  # counters: "packets=3 bytes=180"; registers: the value
 
 
 @dataclass
@@ -604,6 +640,12 @@ def run_stf(executor: Executor, test: StfTest) -> StfResult:
         checks.append(Check("counter", counter.line, ok,
                             f"{counter.table}({entry}) {'ok' if ok else 'mismatch'}",
                             None, condition, None, got))
+    for check in test.register_checks:
+        value = executor.read_register(check.register, check.index)
+        ok = _COMPARISONS[check.op](value, check.value)
+        checks.append(Check("register", check.line, ok,
+                            f"{check.register}[{check.index}] {'ok' if ok else 'mismatch'}",
+                            None, f"{check.op} {check.value}", None, str(value)))
     checks.sort(key=lambda c: (c.line is None, c.line or 0))
     return StfResult(test.filename, executor.target, checks, outputs)
 

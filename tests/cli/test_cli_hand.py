@@ -43,7 +43,7 @@ def test_test_passes_with_exit_0(wire: Path, tmp_path: Path, capsys) -> None:
                               "check_counter routes(0) packets == 1\n")
     assert cli.main(["test", str(wire), "--stf", str(stf)]) == 0
     out = capsys.readouterr().out
-    assert "reference: 1 packet checks, 1 counter checks: PASS" in out
+    assert "reference: 1 packet checks, 1 counter/register checks: PASS" in out
 
 
 def test_a_failing_test_exits_1_with_a_byte_diff(wire: Path, tmp_path: Path, capsys) -> None:

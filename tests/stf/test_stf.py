@@ -293,3 +293,34 @@ def test_meter_extension_configures_before_the_packets() -> None:
     with pytest.raises(StfError, match="meter lines must come before the first packet"):
         parse_stf(_meter_program(), "packet 0 00\nmeter police[0] cir:1 cburst:1 pir:1 "
                                     "pburst:1\n")
+
+
+def _register_program() -> ir.Program:
+    count = meta("count", 16)
+    index = ir.Cast(f("udp", "dst_port", 16), ir.Bits(16))
+    ingress = (ir.Forward(c(1, 9)), ir.RegisterRead(count, "hits", index),
+               ir.RegisterWrite("hits", index, ir.BinOp(ir.BinOpKind.ADD, count, c(1, 16),
+                                                        ir.Bits(16))))
+    return forward_all(1, ingress=ingress, metadata=(ir.MetaField("meta", "count", 16),),
+                       registers=(ir.Register("hits", 16, 4),))
+
+
+def test_check_register_reads_after_the_packets() -> None:
+    lines = [f"packet 0 {pkt(dport=2).hex()}"] * 3 + [f"packet 0 {pkt(dport=3).hex()}"]
+    lines += ["expect 1", "check_register hits[2] == 3", "check_register hits[3] == 1",
+              "check_register hits[0] == 0", "check_register hits[2] > 3"]
+    result = run_text("\n".join(lines), _register_program())
+    verdicts = [(c.line, c.passed, c.got_text) for c in result.checks if c.kind == "register"]
+    assert verdicts == [(6, True, "3"), (7, True, "1"), (8, True, "0"), (9, False, "3")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("check_register hits[2] == 1\npacket 0 00", "must come after the last packet"),
+    ("check_register nope[0] == 1", r"unknown register 'nope' \(registers: hits\)"),
+    ("check_register hits[4] == 1", "has 4 cells, no index 4"),
+    ("check_register hits[0] == 0x10000", "does not fit in the register's bit<16>"),
+    ("check_register hits == 1", r"expected: check_register NAME\[INDEX\] OP VALUE"),
+])
+def test_check_register_errors(text: str, message: str) -> None:
+    with pytest.raises(StfError, match=message):
+        parse_stf(_register_program(), text)
