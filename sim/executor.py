@@ -4,6 +4,10 @@ The STF runner (``sim.stf``), ``wirespeed test``, ``wirespeed run`` and the conf
 drive a program only through this interface, so a packet test means the same thing on the
 reference model, in the kernel (XDP), on the P4 executor, in RTL simulation and on bmv2.
 
+The STF runner calls ``set_meter`` for the file's ``meter`` lines first, then ``run_script``
+once with every op, then ``read_register`` for its ``check_register`` lines; the reference
+executor (``sim.reference``) defines the expected results.
+
 Table entries arrive already resolved against the IR (``ir.Entry``: one match per key in key
 order, action arguments as integers); an executor writes them the way its target's control
 plane would (BPF map updates, control-port writes, ``simple_switch_CLI`` commands).
