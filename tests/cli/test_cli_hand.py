@@ -203,3 +203,21 @@ def test_demo_lists_skipped_targets_and_survives_a_broken_one(
     assert "pass" in rows["reference"]
     assert "skipped" in rows["frob"] and "frob-sim not found on PATH" in rows["frob"]
     assert "ERROR" in rows["buggy"] and "executor bug" in rows["buggy"]
+
+
+def test_an_unavailable_target_says_why(wire: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+    import types
+
+    from wirespeed.sim import targets
+
+    module = types.ModuleType("fake_targets2")
+    module.Unavailable = _Unavailable
+    monkeypatch.setitem(sys.modules, "fake_targets2", module)
+    monkeypatch.setattr(targets, "TARGETS", {**targets.TARGETS,
+                                             "frob": "fake_targets2:Unavailable"})
+    stf = write_stf(tmp_path, "")
+    assert cli.main(["test", str(wire), "--stf", str(stf), "--target", "frob"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "error: target 'frob' is not available here: frob-sim not found on PATH")
