@@ -225,6 +225,8 @@ class Checker:
         self.in_action: str | None = None
         self.applied: dict[str, Span] = {}
         self.used_actions: set[str] = set()
+        self.consts_busy: set[str] = set()
+        self.consts_reported: set[str] = set()
         self.action_calls: dict[str, list[tuple[str, Span]]] = {}
         self.std_imported = any(
             isinstance(d, ast.ImportDecl) and d.module.name == "std" for d in main.decls
@@ -450,9 +452,20 @@ class Checker:
         info = self.c.consts[name]
         if info.value is not None or id(info.decl) in self.c.types:
             return info
-        if getattr(info, "_busy", False):
+        d = info.decl
+        if name in self.consts_busy:
+            if name not in self.consts_reported:
+                self.consts_reported.add(name)
+                msg.CONST_CYCLE.emit(self.r, d.name.span, name=name)
             return info
-        info._busy = True  # type: ignore[attr-defined]
+        self.consts_busy.add(name)
+        try:
+            return self._const_value(info)
+        finally:
+            self.consts_busy.discard(name)
+            self.record(info.decl, ir.Bits(info.width or 1))  # marks it done
+
+    def _const_value(self, info: ConstInfo) -> ConstInfo:
         d = info.decl
         if d.width is not None and not self.check_width(d.width, d.width_span):
             return info
@@ -475,7 +488,6 @@ class Checker:
             if v.ok:
                 info.value = v.const
                 info.width = d.width if d.width is not None else v.width
-        self.record(info.decl, ir.Bits(info.width or 1))
         return info
 
     # ---- expressions
@@ -870,7 +882,7 @@ class Checker:
             if caught is not None:
                 msg.DEAD_ARM.emit(self.r, arm.span)
             pats = arm.patterns
-            if len(pats) == 1 and isinstance(pats[0], ast.WildcardPat):
+            if all(isinstance(p, ast.WildcardPat) for p in pats):
                 caught = caught or arm.span
                 continue
             if len(pats) != len(widths):

@@ -122,6 +122,8 @@ BAD_PREFIX = _m("E0218", "prefix length {length} is longer than the key's {width
 BAD_SIZE = _m("E0219", "{what} must be at least 1", "a zero size")
 NO_MULTIPLY = _m("E0221", "`*` is only allowed in the length of a varbytes field",
                   "multiplication in an expression")
+CONST_CYCLE = _m("E0222", "constant `{name}` is defined in terms of itself",
+                  "constants that refer to each other in a circle")
 BAD_CAST = _m("E0220", "cannot cast {found} to bit<{width}>", "a cast the language does not have")
 
 # ---- E03xx: the parser graph ---------------------------------------------------------------

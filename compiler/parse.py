@@ -383,6 +383,23 @@ def _examples() -> dict[msg.Message, list[str]]:
     return out
 
 
+@functools.cache
+def _example_error(text: str) -> UnexpectedInput | None:
+    try:
+        _parser().parse(text)
+    except UnexpectedInput as err:
+        return err
+    return None
+
+
+def _parse_example(text: str) -> None:
+    """``match_examples``'s parse function: each example is parsed once per process and its
+    error replayed afterwards (a syntax error would otherwise parse ~60 examples again)."""
+    err = _example_error(text)
+    if err is not None:
+        raise err
+
+
 _PUNCTUATION = {
     "SEMICOLON": "`;`", "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`",
     "LSQB": "`[`", "RSQB": "`]`", "COLON": "`:`", "COMMA": "`,`", "EQUAL": "`=`",
@@ -493,7 +510,7 @@ def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, reporter: Repo
     tspan = Span(path, token.line or line, token.column or col, token.end_line or line,
                  token.end_column or col + 1)
     expected = set(err.accepts or err.expected)
-    friendly = err.match_examples(_parser().parse, _examples(), use_accepts=True)
+    friendly = err.match_examples(_parse_example, _examples(), use_accepts=True)
     if friendly is None:
         friendly = _guess(token, expected, text)
     if friendly is not None:
