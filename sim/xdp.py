@@ -45,7 +45,7 @@ def build_cached(program: ir.Program) -> Path:
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]
     obj = cache_dir() / f"{digest}.o"
     if not obj.exists():
-        c_file = cache_dir() / f"{digest}.c"
+        c_file = cache_dir() / f"{digest}.{os.getpid()}.c"
         c_file.write_text(source)
         tmp = cache_dir() / f"{digest}.{os.getpid()}.o"
         build_object(c_file, tmp)

@@ -241,7 +241,7 @@ class Generator:
             f"/* {header}.{fname}: bit<{f.width}> at bit {offset} */\n"
             f"static __always_inline {t} {name}(const struct packet *p)\n{{\n"
             f"\tconst __u8 *h = p->h_{info.c};\n\n"
-            f"\tif (!(p->valid & {info.valid_flag}))\n\t\treturn 0;\n"
+            f"\tif (!(VALID_BITS(p) & {info.valid_flag}))\n\t\treturn 0;\n"
             f"\treturn ({t}){value};\n}}\n")
         self._accessors[key] = name
         return name
@@ -273,7 +273,7 @@ class Generator:
             f"/* {header}.{fname} = v (no effect when {header} is invalid) */\n"
             f"static __always_inline void {name}(struct packet *p, {t} v)\n{{\n"
             f"\t__u8 *h = p->h_{info.c};\n\n"
-            f"\tif (!(p->valid & {info.valid_flag}))\n\t\treturn;\n{body}}}\n")
+            f"\tif (!(VALID_BITS(p) & {info.valid_flag}))\n\t\treturn;\n{body}}}\n")
         self._accessors[key] = name
         return name
 
@@ -307,7 +307,7 @@ class Generator:
             case ir.ParamRef(name, _):
                 return params[name]
             case ir.IsValid(header):
-                return f"((p->valid & {self.headers[header].valid_flag}) != 0)"
+                return f"((VALID_BITS(p) & {self.headers[header].valid_flag}) != 0)"
             case ir.BinOp(op, left, right, t):
                 return self._binop(op, left, right, params)
             case ir.UnOp(op, operand, t):
@@ -400,17 +400,17 @@ class Generator:
                 return [ind + self.store(target, self.expr(value, params))]
             case ir.SetValid(header):
                 info = self.headers[header]
-                lines = [f"{ind}if (!(p->valid & {info.valid_flag})) {{",
+                lines = [f"{ind}if (!(VALID_BITS(p) & {info.valid_flag})) {{",
                          f"{ind}\t/* a new {header}: all fields zero, held in scratch */",
                          f"{ind}\t__builtin_memset(p->scratch->{info.c}, 0, {info.size});",
                          f"{ind}\tp->h_{info.c} = p->scratch->{info.c};"]
                 if info.type.varlen:
                     lines.append(f"{ind}\tp->varlen_{info.c} = 0;")
-                lines += [f"{ind}\tp->valid |= {info.valid_flag};",
-                          f"{ind}\tp->inpkt &= ~{info.valid_flag};", f"{ind}}}"]
+                lines += [f"{ind}\tVALID_BITS(p) |= {info.valid_flag};",
+                          f"{ind}\tINPKT_BITS(p) &= ~{info.valid_flag};", f"{ind}}}"]
                 return lines
             case ir.SetInvalid(header):
-                return [f"{ind}p->valid &= ~{self.headers[header].valid_flag};"]
+                return [f"{ind}VALID_BITS(p) &= ~{self.headers[header].valid_flag};"]
             case ir.Forward(port):
                 return [f"{ind}p->meta.std_egress_port = "
                         f"{self.expr(port, params)} & {_const(mask(ir.PORT_WIDTH), 16)};"]
@@ -654,8 +654,8 @@ class Generator:
                  f"\tif (data + off + {size} > data_end)",
                  "\t\tgoto reject;",
                  f"\tp->h_{info.c} = data + off;",
-                 f"\tp->valid |= {info.valid_flag};",
-                 f"\tp->inpkt |= {info.valid_flag};"]
+                 f"\tVALID_BITS(p) |= {info.valid_flag};",
+                 f"\tINPKT_BITS(p) |= {info.valid_flag};"]
         if info.tail:
             lines.append(f"\tp->off_{info.c} = off;")
         lines.append(f"\toff += {size};")
@@ -738,24 +738,24 @@ class Generator:
         out = self.out.deparser
         for name in self.program.checksums:
             info = self.headers[name]
-            out += [f"\tif (p->valid & {info.valid_flag})", f"\t\tchecksum_{info.c}(p);"]
+            out += [f"\tif (VALID_BITS(p) & {info.valid_flag})", f"\t\tchecksum_{info.c}(p);"]
         front = [h for h in self.headers.values() if h.front]
         tail = [h for h in self.headers.values() if h.tail]
         if not front:
             return
         front_mask = " | ".join(h.valid_flag for h in front)
         if self.out.in_place:
-            out.append(f"\tif ((p->valid ^ p->inpkt) & ({front_mask})) {{")
+            out.append(f"\tif ((VALID_BITS(p) ^ INPKT_BITS(p)) & ({front_mask})) {{")
         else:
             out.append("\t{")
         out.append("\t\t/* the front headers changed: rebuild them before the tail */")
         out.append("\t\t__u32 front_end = p->hdr_end;")
         for h in reversed(tail):
-            out += [f"\t\tif (p->valid & {h.valid_flag})", f"\t\t\tfront_end = p->off_{h.c};"]
+            out += [f"\t\tif (VALID_BITS(p) & {h.valid_flag})", f"\t\t\tfront_end = p->off_{h.c};"]
         out.append("\t\t__u32 new_len = 0;")
         for h in front:
-            lines = [f"\t\tif (p->valid & {h.valid_flag}) {{"]
-            lines += [f"\t\t\tif (p->inpkt & {h.valid_flag})",
+            lines = [f"\t\tif (VALID_BITS(p) & {h.valid_flag}) {{"]
+            lines += [f"\t\t\tif (INPKT_BITS(p) & {h.valid_flag})",
                       f"\t\t\t\t{self.copy_fn(h.size)}(p->scratch->{h.c}, p->h_{h.c});",
                       f"\t\t\tnew_len += {h.size};"]
             if h.type.varlen:
@@ -769,7 +769,7 @@ class Generator:
                 "\t\tdata_end = (void *)(long)ctx->data_end;",
                 "\t\t__u32 at = 0;"]
         for h in front:
-            out += [f"\t\tif (p->valid & {h.valid_flag}) {{",
+            out += [f"\t\tif (VALID_BITS(p) & {h.valid_flag}) {{",
                     f"\t\t\tif (data + at + {h.size} > data_end)",
                     "\t\t\t\tgoto aborted;",
                     f"\t\t\t{self.copy_fn(h.size)}(data + at, p->scratch->{h.c});",
