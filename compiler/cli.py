@@ -395,6 +395,111 @@ def demo(file: str, stf_path: str | None) -> None:
         raise TestsFailed
 
 
+def mutated_packets(originals: list[tuple[int, bytes]], count: int, seed: int
+                    ) -> list[tuple[int, bytes]]:
+    """``count`` packets derived from ``originals``: truncated at a random byte, with a bit
+    flipped or a byte replaced in the first 80 bytes (where the headers are), or with random
+    bytes appended. Deterministic for one ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[tuple[int, bytes]] = []
+    for _ in range(count):
+        port, base = rng.choice(originals)
+        data = bytearray(base)
+        kind = rng.randrange(4)
+        if kind == 0 and data:
+            data = data[:rng.randrange(len(data))]
+        elif kind == 1 and data:
+            data[rng.randrange(min(len(data), 80))] ^= 1 << rng.randrange(8)
+        elif kind == 2 and data:
+            data[rng.randrange(min(len(data), 80))] = rng.randrange(256)
+        else:
+            data += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
+        out.append((port, bytes(data)))
+    return out
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--stf", "stf_path", required=True, metavar="T.stf",
+              help="Entries and seed packets (its expect lines are not used).")
+@click.option("--target", "targets", multiple=True, metavar="TARGET",
+              help="Compare this target with the reference (repeatable; default: all "
+                   "available).")
+@click.option("--count", default=200, show_default=True, help="Mutated packets to add.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the mutations.")
+@click.option("--show", default=3, show_default=True, help="Differences to print per target.")
+def diff(file: str, stf_path: str, targets: Sequence[str], count: int, seed: int,
+         show: int) -> None:
+    """Differential test: the STF's packets and mutations of them (truncated, corrupted,
+    padded) through the reference model and each target; every difference in port or bytes
+    is printed as a self-contained STF reproducer."""
+    from wirespeed.sim.executor import SendPacket
+    from wirespeed.sim.stf import format_op, load_stf
+    from wirespeed.sim.targets import open_executor, unavailable_reason
+
+    if not Path(stf_path).is_file():
+        raise UserError(f"{stf_path}: no such file")
+    names = list(targets) or [t for t in _target_names() if t != "reference"]
+    for name in names:
+        if name not in _target_names():
+            raise UserError(f"unknown target {name!r} (targets: {', '.join(_target_names())})")
+    program = load(file)
+    test = load_stf(program, stf_path)
+    originals = [(op.port, op.data) for op in test.ops if isinstance(op, SendPacket)]
+    if not originals:
+        raise UserError(f"{stf_path} sends no packets to start from")
+    packets = originals + mutated_packets(originals, count, seed)
+    ops = [*test.table_ops, *(SendPacket(port, data) for port, data in packets)]
+
+    def run_on(target: str) -> list[list[tuple[int, bytes]]]:
+        with open_executor(target, program) as executor:
+            for m in test.meters:
+                executor.set_meter(m.meter, m.index, m.cir, m.cburst, m.pir, m.pburst)
+            results = executor.run_script(ops)[len(test.table_ops):]
+        return [sorted((o.port, o.data) for o in r) for r in results]
+
+    expected = run_on("reference")
+    summary = Table(title=f"{len(packets)} packets ({len(originals)} from {stf_path}, "
+                          f"{count} mutated, seed {seed}) against the reference",
+                    title_justify="left")
+    for column in ("target", "result", "differences", "time", "note"):
+        summary.add_column(column)
+    any_difference = False
+    entry_lines = [format_op(program, op) for op in test.table_ops]
+    for target in names:
+        reason = unavailable_reason(target)
+        if reason:
+            summary.add_row(target, Text("skipped", style="yellow"), "", "", reason)
+            continue
+        t0 = time.perf_counter()
+        got = run_on(target)
+        differing = [i for i, (e, g) in enumerate(zip(expected, got, strict=True)) if e != g]
+        elapsed = f"{time.perf_counter() - t0:.2f} s"
+        if not differing:
+            summary.add_row(target, Text("same", style="green"), "0", elapsed)
+            continue
+        any_difference = True
+        summary.add_row(target, Text("DIFFERENT", style="bold red"), str(len(differing)),
+                        elapsed)
+        for i in differing[:show]:
+            port, data = packets[i]
+            console.print(f"[bold]{target}: packet {i} differs[/bold] (reproducer):")
+            lines = [*entry_lines, f"packet {port} {data.hex()}"]
+            lines += [f"expect {p} {d.hex()}$" for p, d in expected[i]] or ["no_packet"]
+            console.print("\n".join(lines), markup=False)
+            console.print(f"# {target} gave: " + (", ".join(
+                f"port {p}, {len(d)} bytes" for p, d in got[i]) or "nothing"), markup=False)
+            if len(expected[i]) == 1 and len(got[i]) == 1:
+                from wirespeed.sim.stf import byte_diff
+
+                console.print(_diff_text(byte_diff(expected[i][0][1].hex(), got[i][0][1])))
+    console.print(summary)
+    if any_difference:
+        raise TestsFailed
+
+
 # ----------------------------------------------------------------------------- entry point
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import assert_never
 
 from wirespeed.compiler import ir
 from wirespeed.compiler.model import ModelError, Pipeline, find_action, mask
@@ -509,6 +510,52 @@ class _Parser:
 
     def _cmd_remove(self, rest: str) -> None:
         raise self.error("remove is not supported")
+
+
+def format_match(match: ir.Match) -> str:
+    """STF text for one resolved match (``/`` for lpm, ``&&&`` for ternary, ``..`` for
+    range); ``parse_match`` reads it back to the same value."""
+    match match:
+        case ir.Exact(value):
+            return hex(value)
+        case ir.Lpm(value, prefix_len):
+            return f"{value:#x}/{prefix_len}"
+        case ir.Ternary(value, tmask):
+            return f"{value:#x}&&&{tmask:#x}"
+        case ir.Range(lo, hi):
+            return f"{lo:#x}..{hi:#x}"
+        case ir.Wildcard():
+            return "*"
+        case _:
+            assert_never(match)
+
+
+def _format_call(program: ir.Program, call: ir.ActionCall) -> str:
+    action = find_action(program, call.action)
+    args = ", ".join(f"{p.name}:{v:#x}" for p, v in zip(action.params, call.args, strict=True))
+    return f"{call.action}({args})"
+
+
+def format_op(program: ir.Program, op: Op) -> str:
+    """One STF line for an executor op (for reproducers and generated tests)."""
+    match op:
+        case AddEntry(table, entry):
+            keys = program.table(table).keys
+            parts = [f"add {table}"]
+            if entry.priority is not None:
+                parts.append(str(entry.priority))
+            parts += [f"{k.name}:{format_match(m)}"
+                      for k, m in zip(keys, entry.matches, strict=True)]
+            parts.append(_format_call(program, entry.action))
+            return " ".join(parts)
+        case SetDefault(table, call):
+            return f"setdefault {table} {_format_call(program, call)}"
+        case SendPacket(port, data):
+            return f"packet {port} {data.hex()}"
+        case ReadCounter(table, handle):
+            return f"check_counter {table}({'miss' if handle is None else handle})"
+        case _:
+            assert_never(op)
 
 
 def parse_stf(program: ir.Program, text: str, filename: str = "<stf>") -> StfTest:

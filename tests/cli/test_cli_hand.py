@@ -221,3 +221,73 @@ def test_an_unavailable_target_says_why(wire: Path, tmp_path: Path,
     assert cli.main(["test", str(wire), "--stf", str(stf), "--target", "frob"]) == 1
     assert capsys.readouterr().err.startswith(
         "error: target 'frob' is not available here: frob-sim not found on PATH")
+
+
+class _OffByOne:
+    """A target with a bug: packets longer than 60 bytes leave with their last byte changed.
+    Built on the reference executor so only the bug differs."""
+
+    def __new__(cls, program: ir.Program):
+        from wirespeed.sim.executor import Output
+        from wirespeed.sim.reference import ReferenceExecutor
+
+        class Buggy(ReferenceExecutor):
+            target = "buggy"
+
+            def send(self, port: int, data: bytes) -> list[Output]:
+                outs = super().send(port, data)
+                return [Output(o.port, o.data[:-1] + bytes([o.data[-1] ^ 1]))
+                        if len(o.data) > 60 else o for o in outs]
+
+        return Buggy(program)
+
+    @staticmethod
+    def unavailable_reason() -> None:
+        return None
+
+
+def test_diff_finds_a_target_that_differs_and_prints_a_reproducer(
+        wire: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+    import types
+
+    from rich.console import Console
+    from wirespeed.sim import targets
+
+    module = types.ModuleType("fake_targets3")
+    module.OffByOne = _OffByOne
+    monkeypatch.setitem(sys.modules, "fake_targets3", module)
+    monkeypatch.setattr(targets, "TARGETS", {"reference": targets.TARGETS["reference"],
+                                             "buggy": "fake_targets3:OffByOne"})
+    monkeypatch.setattr(cli, "console", Console(width=200, highlight=False))
+    long = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP() / bytes(40))
+    stf = write_stf(tmp_path, "add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                              f"packet 0 {pkt().hex()}\npacket 0 {long.hex()}\n")
+    assert cli.main(["diff", str(wire), "--stf", str(stf), "--count", "20"]) == 1
+    out = capsys.readouterr().out
+    assert "buggy: packet 1 differs" in out
+    assert "add routes ipv4.dst:0xa000000/8 to_port(port:0x3)\n" \
+           f"packet 0 {long.hex()}\nexpect 3 {long.hex()}$\n" in out
+    assert "DIFFERENT" in out
+
+
+def test_diff_with_the_same_target_is_clean(wire: Path, tmp_path: Path, monkeypatch,
+                                            capsys) -> None:
+    from wirespeed.sim import targets
+
+    monkeypatch.setattr(targets, "TARGETS", {"reference": targets.TARGETS["reference"]})
+    stf = write_stf(tmp_path, f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                              f"packet 0 {pkt().hex()}\n")
+    assert cli.main(["diff", str(wire), "--stf", str(stf), "--target", "reference",
+                     "--count", "50"]) == 0
+    assert "same" in capsys.readouterr().out
+
+
+def test_mutations_are_deterministic_and_varied() -> None:
+    originals = [(0, pkt()), (1, pkt("10.9.9.9"))]
+    first = cli.mutated_packets(originals, 100, seed=5)
+    assert first == cli.mutated_packets(originals, 100, seed=5)
+    assert first != cli.mutated_packets(originals, 100, seed=6)
+    lengths = {len(d) for _, d in first}
+    assert min(lengths) < len(pkt()) < max(lengths)
+    assert {p for p, _ in first} == {0, 1}

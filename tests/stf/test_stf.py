@@ -324,3 +324,21 @@ def test_check_register_reads_after_the_packets() -> None:
 def test_check_register_errors(text: str, message: str) -> None:
     with pytest.raises(StfError, match=message):
         parse_stf(_register_program(), text)
+
+
+def test_format_op_reads_back_to_the_same_op() -> None:
+    text = """
+    add acl 3 ipv4.protocol:0x1* udp.dst_port:80..90 nop()
+    add acl 4 ipv4.protocol:0x06&&&0x0f drop()
+    add routes ipv4.dst:10.1.0.0/16 to_port(port:0x1ff)
+    add routes ipv4.dst:* to_port(port:2)
+    setdefault routes to_port(port:9)
+    packet 3 0102030405
+    check_counter routes(miss) packets == 0
+    """
+    prog = program()
+    test = parse_stf(prog, text)
+    from wirespeed.sim.stf import format_op
+
+    again = parse_stf(prog, "\n".join(format_op(prog, op) for op in test.ops))
+    assert again.ops == test.ops
