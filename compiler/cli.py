@@ -128,6 +128,34 @@ def _summary_line(result) -> str:
     return f"{result.target}: {packets} packet checks, {counters} counter/register checks: {verdict}"
 
 
+def _print_reference_trace(program: ir.Program, stf_path: str) -> None:
+    """Replay the STF on a fresh reference model and print its trace of every packet."""
+    from wirespeed.compiler.model import Pipeline
+    from wirespeed.sim.executor import AddEntry, SendPacket, SetDefault
+    from wirespeed.sim.stf import load_stf
+
+    test = load_stf(program, stf_path)
+    pipeline = Pipeline(program)
+    for meter in test.meters:
+        pipeline.set_meter(meter.meter, meter.index, meter.cir, meter.cburst, meter.pir,
+                           meter.pburst)
+    for op, line in zip(test.ops, test.op_lines, strict=True):
+        match op:
+            case AddEntry(table, entry):
+                pipeline.add_entry(table, entry)
+            case SetDefault(table, call):
+                pipeline.set_default(table, call)
+            case SendPacket(port, data):
+                pipeline.trace = []
+                pipeline.process(port, data)
+                console.print(f"[bold]{stf_path}:{line}[/bold] (reference model)")
+                for step in pipeline.trace:
+                    console.print(f"  {step}", markup=False)
+                pipeline.trace = None
+            case _:
+                pass
+
+
 def run_stf_on(program: ir.Program, stf_path: str, target: str):
     from wirespeed.sim.stf import load_stf, run_stf
     from wirespeed.sim.targets import open_executor
@@ -193,7 +221,9 @@ def check(files: Sequence[str], dump_after: str | None, list_passes: bool) -> No
 @click.option("--stf", "stf_path", required=True, metavar="T.stf", help="The packet test.")
 @click.option("--target", default="reference", show_default=True, metavar="TARGET",
               help="Where to run it (see `wirespeed demo` for what is available).")
-def test(file: str, stf_path: str, target: str) -> None:
+@click.option("--trace", is_flag=True,
+              help="Also print what the reference model did with each packet.")
+def test(file: str, stf_path: str, target: str, trace: bool) -> None:
     """Run the STF packet test on a target: a table of checks, a byte diff per failure."""
     if target not in _target_names():
         raise UserError(f"unknown target {target!r} (targets: {', '.join(_target_names())})")
@@ -202,6 +232,8 @@ def test(file: str, stf_path: str, target: str) -> None:
     program = load(file)
     started = time.perf_counter()
     result = run_stf_on(program, stf_path, target)
+    if trace:
+        _print_reference_trace(program, stf_path)
     _print_stf_result(result, f"{stf_path} on {target}")
     console.print(f"{_summary_line(result)} in {time.perf_counter() - started:.2f} s")
     if not result.passed:

@@ -324,6 +324,13 @@ class Pipeline:
         self.registers = {r.name: [0] * r.size for r in program.registers}
         self.meters = {m.name: [MeterCell() for _ in range(m.size)] for m in program.meters}
         self._headers = {h.name: h for h in program.headers}
+        #: when a list, ``process`` appends a line per step (parser states, rejects, tables,
+        #: the fate): ``wirespeed test --trace`` prints it
+        self.trace: list[str] | None = None
+
+    def _note(self, line: str) -> None:
+        if self.trace is not None:
+            self.trace.append(line)
 
     # -------------------------------------------------------------- control plane
 
@@ -382,18 +389,25 @@ class Pipeline:
         packet.meta[("std", "ingress_port")] = port & mask(ir.PORT_WIDTH)
         packet.meta[("std", "egress_port")] = ir.DROP_PORT
         packet.meta[("std", "packet_length")] = len(data) & mask(32)
+        self._note(f"packet in on port {port}, {len(data)} bytes")
         try:
             self._parse(packet, data)
-        except _Reject:
+        except _Reject as reject:
+            self._note(f"parser rejects: {reject} -> dropped")
             return []
         try:
             self._run(packet, self.program.ingress, {})
         except _Return:
-            pass
+            self._note("return")
         egress = packet.meta[("std", "egress_port")]
         if egress == ir.DROP_PORT:
+            self._note("egress port 511 -> dropped")
             return []
-        return [(egress, self._deparse(packet))]
+        out = self._deparse(packet)
+        valid = [h.name for h in self.program.headers if packet.valid[h.name]]
+        self._note(f"out on port {egress}, {len(out)} bytes: {' '.join(valid) or 'no headers'}"
+                   f" + {len(packet.payload)} bytes of payload")
+        return [(egress, out)]
 
     # ------------------------------------------------------------------ parser
 
@@ -405,12 +419,14 @@ class Pipeline:
                 packet.payload = data[offset:]
                 return
             if state_name == ir.REJECT:
-                raise _Reject
+                raise _Reject("reached state reject")
             state = self.program.state(state_name)
             for header in state.extracts:
                 offset = self._extract(packet, header, data, offset)
             state_name = self._select(packet, state)
-        raise _Reject
+            self._note(f"parser state {state.name}: extracted "
+                       f"{', '.join(state.extracts) or 'nothing'} -> {state_name}")
+        raise _Reject(f"more than {MAX_PARSER_STEPS} parser states")
 
     def _extract(self, packet: PacketState, name: str, data: bytes, offset: int) -> int:
         htype = self._headers[name].type
@@ -418,7 +434,8 @@ class Pipeline:
             raise ModelError(f"header {name!r} is {htype.fixed_bits} bits, not whole bytes")
         end = offset + htype.fixed_bytes
         if end > len(data):
-            raise _Reject
+            raise _Reject(f"{name} needs {htype.fixed_bytes} bytes at offset {offset}, "
+                          f"the packet has {len(data)}")
         value = int.from_bytes(data[offset:end], "big")
         shift = htype.fixed_bits
         values = {}
@@ -429,8 +446,11 @@ class Pipeline:
         if htype.varlen is not None:
             v = htype.varlen
             length = values[v.length_field] * v.scale + v.offset
-            if not 0 <= length <= v.max_bytes or end + length > len(data):
-                raise _Reject
+            if not 0 <= length <= v.max_bytes:
+                raise _Reject(f"{name}.{v.name} length {length} is outside 0..{v.max_bytes}")
+            if end + length > len(data):
+                raise _Reject(f"{name}.{v.name} needs {length} bytes at offset {end}, the "
+                              f"packet has {len(data)}")
             varlen = data[end:end + length]
             end += length
         packet.valid[name] = True
@@ -553,6 +573,17 @@ class Pipeline:
         if state.table.counters:
             counter.packets += 1
             counter.bytes += length
+        if self.trace is not None:
+            keys = ", ".join(f"{k.name}={v:#x}" for k, v in zip(state.table.keys, key,
+                                                                 strict=True))
+            if found is None:
+                how = "miss -> default"
+            elif found in state.entries:
+                how = f"hit entry {state.entries.index(found)}"
+            else:
+                how = f"hit constant entry {state.const_entries.index(found)}"
+            args = ", ".join(map(hex, call.args))
+            self._note(f"table {name} ({keys}): {how} -> {call.action}({args})")
         self.run_action(packet, call)
         return TableResult(found is not None, call.action)
 

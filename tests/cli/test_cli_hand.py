@@ -291,3 +291,13 @@ def test_mutations_are_deterministic_and_varied() -> None:
     lengths = {len(d) for _, d in first}
     assert min(lengths) < len(pkt()) < max(lengths)
     assert {p for p, _ in first} == {0, 1}
+
+
+def test_test_trace_prints_the_reference_models_steps(wire: Path, tmp_path: Path,
+                                                      capsys) -> None:
+    stf = write_stf(tmp_path, f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                              f"packet 0 {pkt().hex()}\nexpect 3 {pkt().hex()}\n")
+    assert cli.main(["test", str(wire), "--stf", str(stf), "--trace"]) == 0
+    out = capsys.readouterr().out
+    assert f"{stf}:2 (reference model)" in out
+    assert "table routes (ipv4.dst=0xa000002): hit entry 0 -> to_port(0x3)" in out

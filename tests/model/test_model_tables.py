@@ -221,3 +221,21 @@ def test_unknown_names() -> None:
         p.add_entry("nope", entry(ir.Exact(1)))
     with pytest.raises(ModelError, match="has no counters"):
         p.read_counter("t", 0)
+
+
+def test_the_trace_says_what_happened() -> None:
+    t = table("t", [(DST, "exact")], ("to_port", "drop"))
+    p = pipeline_with(t)
+    p.add_entry("t", entry(ir.Exact(0x0A000002), port=4))
+    p.trace = []
+    p.process(0, packet())
+    assert "table t (ipv4.dst=0xa000002): hit entry 0 -> to_port(0x4)" in p.trace
+    assert p.trace[-1].startswith("out on port 4, ")
+    p.trace = []
+    p.process(0, packet()[:20])
+    assert p.trace[-1] == ("parser rejects: ipv4 needs 20 bytes at offset 14, the packet has "
+                           "20 -> dropped")
+    p.trace = []
+    p.process(0, packet(dst="1.2.3.4"))
+    assert p.trace[-2:] == ["table t (ipv4.dst=0x1020304): miss -> default drop()",
+                            "egress port 511 -> dropped"]
