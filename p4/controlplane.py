@@ -130,7 +130,7 @@ class Expansion:
         self.bmv2_entries[table] = self.bmv2_entries.get(table, 0) + bmv2
 
     def lines(self) -> list[str]:
-        return [f"table {t}: {self.wire_entries[t]} .wire entries -> {self.bmv2_entries[t]} "
+        return [f"table {t}: {self.wire_entries[t]} .wire entries became {self.bmv2_entries[t]} "
                 "bmv2 entries (range keys expanded to ternary prefixes)"
                 for t in self.wire_entries if self.bmv2_entries[t] != self.wire_entries[t]]
 

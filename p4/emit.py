@@ -286,7 +286,15 @@ class Emitter:
                 # bmv2 writes base + (H % max): max = 2^min(width, algo width) keeps the raw
                 # CRC truncated to the target, as the model's Hash does.
                 modulus = 1 << min(width, algo_width)
-                items = [self.expr(x, scope) for x in exprs]
+                items = []
+                for x in exprs:
+                    text = self.expr(x, scope)
+                    if not is_plain(x, scope):
+                        # bmv2 hashes lists of fields: a computed input goes through a local
+                        local = self.fresh("hash_input")
+                        code.add(depth, f"bit<{_width(x.type)}> {local} = {text};")
+                        text = local
+                    items.append(text)
                 head = (f"hash({self.lvalue(target)}, HashAlgorithm.{algo.value}, "
                         f"{literal(0, width)}, {{")
                 tail = f"}}, {literal(modulus, 64)});"
@@ -435,6 +443,17 @@ class Emitter:
         for lhs, width in assigns:
             code.add(depth, f"{lhs} = {was_valid} ? {lhs} : {literal(0, width)};")
         return code
+
+
+def is_plain(e: ir.Expr, scope: Scope) -> bool:
+    """A field, metadata field, parameter or constant as it is (no guard, no computation)."""
+    match e:
+        case ir.FieldRef(header, _, _):
+            return header in scope.known_valid
+        case ir.MetaRef() | ir.ParamRef() | ir.Const():
+            return True
+        case _:
+            return False
 
 
 def valid_when(cond: ir.Expr) -> frozenset[str]:
