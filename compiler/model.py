@@ -579,11 +579,11 @@ class Pipeline:
             if found is None:
                 how = "miss -> default"
             elif found in state.entries:
-                how = f"hit entry {state.entries.index(found)}"
+                how = f"hit entry {state.entries.index(found)} ->"
             else:
-                how = f"hit constant entry {state.const_entries.index(found)}"
+                how = f"hit constant entry {state.const_entries.index(found)} ->"
             args = ", ".join(map(hex, call.args))
-            self._note(f"table {name} ({keys}): {how} -> {call.action}({args})")
+            self._note(f"table {name} ({keys}): {how} {call.action}({args})")
         self.run_action(packet, call)
         return TableResult(found is not None, call.action)
 
