@@ -3,6 +3,9 @@
 A backend registers ``"name": "module:function"`` here when it really works; the function is
 ``compile_program(program: ir.Program, outdir: pathlib.Path, entries: list | None) -> list[Path]``
 and returns the files it wrote (``entries``: resolved STF table entries, or None).
+``entries`` is the list of table ops (``sim.executor.AddEntry``/``SetDefault``) of the
+``--entries`` STF file; a function with the attribute ``takes_stf_test = True`` gets the
+whole ``sim.stf.StfTest`` instead (packets, expects, meters too), to rewrite the test.
 """
 
 from __future__ import annotations

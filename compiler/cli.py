@@ -352,18 +352,21 @@ def compile_cmd(file: str, target: str, outdir: str, entries: str | None) -> Non
     if target not in BACKENDS:
         raise UserError(f"unknown backend {target!r} (backends: {', '.join(BACKENDS)})")
     program = load(file)
-    table_ops = None
+    module, function = BACKENDS[target].split(":")
+    compile_program = getattr(importlib.import_module(module), function)
+    given = None
     if entries:
         if not Path(entries).is_file():
             raise UserError(f"{entries}: no such file")
-        table_ops = load_stf(program, entries).table_ops
+        test = load_stf(program, entries)
+        # the table ops, or the whole STF test for a backend that also rewrites packets
+        given = test if getattr(compile_program, "takes_stf_test", False) else test.table_ops
     out = Path(outdir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"{outdir}: cannot create ({e.strerror})") from None
-    module, function = BACKENDS[target].split(":")
-    written = getattr(importlib.import_module(module), function)(program, out, table_ops)
+    written = compile_program(program, out, given)
     for path in written:
         console.print(f"wrote {path}")
 
@@ -531,6 +534,9 @@ def diff(file: str, stf_path: str, targets: Sequence[str], count: int, seed: int
     if any_difference:
         raise TestsFailed
 
+
+# random programs on every target (sim/conformance/cli.py)
+cli.add_command(importlib.import_module("wirespeed.sim.conformance.cli").conformance)
 
 # ----------------------------------------------------------------------------- entry point
 

@@ -301,3 +301,37 @@ def test_test_trace_prints_the_reference_models_steps(wire: Path, tmp_path: Path
     out = capsys.readouterr().out
     assert f"{stf}:2 (reference model)" in out
     assert "table routes (ipv4.dst=0xa000002): hit entry 0 -> to_port(0x3)" in out
+
+
+def test_compile_hands_entries_to_the_backend(wire: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from wirespeed.compiler import backends
+    from wirespeed.sim.executor import AddEntry
+    from wirespeed.sim.stf import StfTest
+
+    seen: dict[str, object] = {}
+
+    def ops_backend(program, outdir, entries):
+        seen["ops"] = entries
+        return []
+
+    def test_backend(program, outdir, entries):
+        seen["test"] = entries
+        return []
+
+    test_backend.takes_stf_test = True
+    module = types.ModuleType("fake_backends")
+    module.ops_backend, module.test_backend = ops_backend, test_backend
+    monkeypatch.setitem(sys.modules, "fake_backends", module)
+    monkeypatch.setattr(backends, "BACKENDS", {"a": "fake_backends:ops_backend",
+                                               "b": "fake_backends:test_backend"})
+    stf = write_stf(tmp_path, f"add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n"
+                              f"packet 0 {pkt().hex()}\nexpect 3 {pkt().hex()}\n")
+    for target in ("a", "b"):
+        assert cli.main(["compile", str(wire), "--target", target, "-o", str(tmp_path / "o"),
+                         "--entries", str(stf)]) == 0
+    assert [type(op) for op in seen["ops"]] == [AddEntry]
+    assert isinstance(seen["test"], StfTest) and len(seen["test"].expects) == 1
