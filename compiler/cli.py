@@ -1,4 +1,4 @@
-"""The ``wirespeed`` command: check, test, run, graph, compile and demo.
+"""The ``wirespeed`` command: check, test, run, graph, compile, demo and diff.
 
 Exit codes: 0 success; 1 a user error (diagnostics in the program, a bad STF or pcap file, a
 missing file, a failing packet test); 2 bad command-line usage; 3 an internal compiler error
@@ -65,12 +65,6 @@ def _target_names() -> list[str]:
     from wirespeed.sim.targets import TARGETS
 
     return list(TARGETS)
-
-
-def _backend_names() -> list[str]:
-    from wirespeed.compiler.backends import BACKENDS
-
-    return list(BACKENDS)
 
 
 def _print_stf_result(result, title: str) -> None:
@@ -263,6 +257,7 @@ def run(file: str, pcap_in: str, pcap_out: str, entries: str | None, target: str
     """
     from wirespeed.sim.executor import SendPacket
     from wirespeed.sim.pcap import PcapPacket, read_pcap, write_pcap
+    from wirespeed.sim.reference import ReferenceExecutor
     from wirespeed.sim.stf import load_stf
     from wirespeed.sim.targets import open_executor
 
@@ -285,8 +280,8 @@ def run(file: str, pcap_in: str, pcap_out: str, entries: str | None, target: str
         for meter in meters:
             executor.set_meter(meter.meter, meter.index, meter.cir, meter.cburst, meter.pir,
                                meter.pburst)
-        if hasattr(executor, "now"):
-            # the reference model: one packet at a time so each sees its own timestamp
+        if isinstance(executor, ReferenceExecutor):
+            # one packet at a time, so that each reaches the meters at its own timestamp
             executor.run_script(table_ops)
             results = []
             for packet in packets:

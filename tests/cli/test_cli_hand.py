@@ -335,3 +335,27 @@ def test_compile_hands_entries_to_the_backend(wire: Path, tmp_path: Path,
                          "--entries", str(stf)]) == 0
     assert [type(op) for op in seen["ops"]] == [AddEntry]
     assert isinstance(seen["test"], StfTest) and len(seen["test"].expects) == 1
+
+
+def test_run_feeds_pcap_timestamps_to_the_meters(tmp_path: Path, monkeypatch, capsys) -> None:
+    from hand_ir import c, meta
+
+    colour = meta("colour", 2)
+    ingress = (ir.Forward(c(1, 9)), ir.MeterExecute(colour, "police", c(0, 1)),
+               ir.If(ir.BinOp(ir.BinOpKind.EQ, colour, c(2, 2), ir.BOOL), (ir.Drop(),), ()))
+    prog = forward_all(1, ingress=ingress, metadata=(ir.MetaField("meta", "colour", 2),),
+                       meters=(ir.Meter("police", ir.MeterUnit.PACKETS, 1),))
+    wire = tmp_path / "m.wire"
+    wire.write_text("")
+    monkeypatch.setattr(cli, "load", lambda p: prog)
+    inputs = []
+    for t in (100.0, 100.5, 101.5, 101.6):  # one packet per second is allowed
+        p = Ether(pkt())
+        p.time = t
+        inputs.append(p)
+    wrpcap(str(tmp_path / "in.pcap"), inputs)
+    entries = write_stf(tmp_path, "meter police[0] cir:1 cburst:1 pir:1 pburst:1\n")
+    out = tmp_path / "out.pcap"
+    assert cli.main(["run", str(wire), "--pcap", str(tmp_path / "in.pcap"), "--out", str(out),
+                     "--entries", str(entries)]) == 0
+    assert [float(p.time) for p in rdpcap(str(out))] == [100.0, 101.5]
