@@ -256,18 +256,19 @@ class Emitter:
 
     def stmts(self, body: tuple[ir.Stmt, ...], depth: int, scope: Scope) -> tuple[Code, Scope]:
         code = Code()
-        for stmt in body:
-            more, scope = self.stmt(stmt, depth, scope)
+        for i, stmt in enumerate(body):
+            more, scope = self.stmt(stmt, depth, scope, body[i + 1:])
             code.extend(more)
         return code, scope
 
-    def stmt(self, s: ir.Stmt, depth: int, scope: Scope) -> tuple[Code, Scope]:  # noqa: C901
+    def stmt(self, s: ir.Stmt, depth: int, scope: Scope,  # noqa: C901
+             rest: tuple[ir.Stmt, ...] = ()) -> tuple[Code, Scope]:
         code = Code()
         match s:
             case ir.Assign(target, value):
                 code.add(depth, f"{self.lvalue(target)} = {self.expr(value, scope)};")
             case ir.SetValid(header):
-                code.extend(self.set_valid(header, depth, scope))
+                code.extend(self.set_valid(header, depth, scope, overwritten(header, rest)))
                 scope = scope.with_valid(frozenset({header}))
             case ir.SetInvalid(header):
                 code.add(depth, f"{self.hdr(header)}.setInvalid();")
@@ -420,14 +421,19 @@ class Emitter:
         code.add(depth, "}")
         return code
 
-    def set_valid(self, header: str, depth: int, scope: Scope) -> Code:
+    def set_valid(self, header: str, depth: int, scope: Scope,
+                  overwritten: frozenset[str]) -> Code:
         """``.wire``'s setValid: a header that was invalid becomes valid with all fields 0 (P4
-        leaves them unspecified), one that was valid keeps its fields."""
+        leaves them unspecified), one that was valid keeps its fields. Fields the following
+        statements set before reading them need no zero (``overwritten``)."""
         code = Code()
         h = self.hdr(header)
         htype = self.program.header(header).type
         assigns = [(f"{h}.{self.names.fields[(htype.name, f.name)]}", f.width)
-                   for f in htype.fields]
+                   for f in htype.fields if f.name not in overwritten]
+        if not assigns:
+            code.add(depth, f"{h}.setValid();  // every field is set below")
+            return code
         if not scope.in_action:
             code.add(depth, f"if (!{h}.isValid()) {{")
             code.add(depth + 1, f"{h}.setValid();")
@@ -437,12 +443,52 @@ class Emitter:
             return code
         # Actions have no `if` on every p4c version that targets bmv2, so the old validity is
         # kept in a local and each field chooses between its value and 0.
+        code.add(depth, f"// {header}.setValid(): a new header's fields start at 0; the "
+                        "fields set below need no zero")
         was_valid = self.fresh(f"{self.names.headers[header]}_was_valid")
         code.add(depth, f"bool {was_valid} = {h}.isValid();")
         code.add(depth, f"{h}.setValid();")
         for lhs, width in assigns:
             code.add(depth, f"{lhs} = {was_valid} ? {lhs} : {literal(0, width)};")
         return code
+
+
+def reads_of(e: ir.Expr) -> set[tuple[str, str]]:
+    """The header fields an expression reads."""
+    match e:
+        case ir.FieldRef(header, fname, _):
+            return {(header, fname)}
+        case ir.BinOp(_, left, right, _) | ir.Concat(left, right, _):
+            return reads_of(left) | reads_of(right)
+        case ir.UnOp(_, operand, _):
+            return reads_of(operand)
+        case ir.Slice(value, _, _, _) | ir.Cast(value, _):
+            return reads_of(value)
+        case _:
+            return set()
+
+
+def overwritten(header: str, rest: tuple[ir.Stmt, ...]) -> frozenset[str]:
+    """Fields of ``header`` that the straight-line statements after its ``setValid`` assign
+    before anything reads them."""
+    done: set[str] = set()
+    read: set[str] = set()
+    for st in rest:
+        match st:
+            case ir.Assign(target, value):
+                read |= {f for h, f in reads_of(value) if h == header}
+                if isinstance(target, ir.FieldRef) and target.header == header and (
+                        target.field not in read):
+                    done.add(target.field)
+            case ir.Forward(port):
+                read |= {f for h, f in reads_of(port) if h == header}
+            case ir.Drop() | ir.SendToHost():
+                pass
+            case ir.SetInvalid(h) | ir.SetValid(h) if h != header:
+                pass
+            case _:
+                break  # anything else may read the header: stop looking
+    return frozenset(done)
 
 
 def is_plain(e: ir.Expr, scope: Scope) -> bool:

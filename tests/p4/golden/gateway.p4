@@ -205,21 +205,10 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
 
     // action to_backend
     action to_backend(bit<32> backend) {
+        // tunnel.setValid(): a new header's fields start at 0; the fields set below need no zero
         bool tunnel_was_valid_1 = hdr.tunnel.isValid();
         hdr.tunnel.setValid();
-        hdr.tunnel.version = tunnel_was_valid_1 ? hdr.tunnel.version : 4w0;
-        hdr.tunnel.ihl = tunnel_was_valid_1 ? hdr.tunnel.ihl : 4w0;
-        hdr.tunnel.dscp = tunnel_was_valid_1 ? hdr.tunnel.dscp : 6w0;
-        hdr.tunnel.ecn = tunnel_was_valid_1 ? hdr.tunnel.ecn : 2w0;
-        hdr.tunnel.total_len = tunnel_was_valid_1 ? hdr.tunnel.total_len : 16w0;
-        hdr.tunnel.identification = tunnel_was_valid_1 ? hdr.tunnel.identification : 16w0;
-        hdr.tunnel.flags = tunnel_was_valid_1 ? hdr.tunnel.flags : 3w0;
-        hdr.tunnel.frag_offset = tunnel_was_valid_1 ? hdr.tunnel.frag_offset : 13w0;
-        hdr.tunnel.ttl = tunnel_was_valid_1 ? hdr.tunnel.ttl : 8w0;
-        hdr.tunnel.protocol = tunnel_was_valid_1 ? hdr.tunnel.protocol : 8w0;
         hdr.tunnel.checksum = tunnel_was_valid_1 ? hdr.tunnel.checksum : 16w0;
-        hdr.tunnel.src = tunnel_was_valid_1 ? hdr.tunnel.src : 32w0;
-        hdr.tunnel.dst = tunnel_was_valid_1 ? hdr.tunnel.dst : 32w0;
         hdr.tunnel.version = 4w4;
         hdr.tunnel.ihl = 4w5;
         hdr.tunnel.dscp = (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.dscp : 6w0);
