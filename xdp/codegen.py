@@ -562,6 +562,16 @@ class Generator:
                                      if shift else f"\tkey.data[{at + i}] = (__u8){v};")
                 at += nb
             lines.append(f"\tstruct {n}_value *entry = bpf_map_lookup_elem(&{n}_entries, &key);")
+        elif plan.kind == "scan":
+            self._scan_callback(plan)
+            lines.append(f"\tstruct {n}_search s = {{}};")
+            for k, e in keys:
+                lines.append(f"\ts.key.{plan.member_name(k)} = {e};")
+            lines.append(f"\tstruct {n}_rules *rules = bpf_map_lookup_elem(&{n}_rules, &zero);")
+            lines.append("\tif (rules)")
+            lines.append(f"\t\tbpf_loop(rules->count < {plan.max_rules} ? rules->count : "
+                         f"{plan.max_rules}, {n}_match_rule, &s, 0);")
+            lines.append(f"\tstruct {n}_value *entry = s.found ? &s.best : NULL;")
         else:
             self._tss_callback(plan)
             lines.append(f"\tstruct {n}_search s = {{}};")
@@ -595,6 +605,28 @@ class Generator:
             lines.append("\t\tbreak;")
         lines += ["\t}", "\treturn hit | entry->action;", "}"]
         self.out.table_code.append("\n".join(lines) + "\n")
+
+    def _scan_callback(self, plan: TablePlan) -> None:
+        n = plan.c_name
+        tests = []
+        for k in plan.table.keys:
+            m = plan.member_name(k)
+            tests.append(f"\t{ctype(k.width)} v_{m} = s->key.{m} & r->mask_{m};\n\n"
+                         f"\tif (v_{m} < r->lo_{m} || v_{m} > r->hi_{m})\n\t\treturn 0;\n")
+        self.out.table_code.append(
+            f"/* linear search of {plan.name}: entries in rank order, the first match wins */\n"
+            f"struct {n}_search {{\n\tstruct {n}_key key;\n\tstruct {n}_value best;\n"
+            f"\t__u32 found;\n}};\n\n"
+            f"static long {n}_match_rule(__u32 i, void *ctx)\n{{\n"
+            f"\tstruct {n}_search *s = ctx;\n\t__u32 zero = 0;\n"
+            f"\tstruct {n}_rules *rules = bpf_map_lookup_elem(&{n}_rules, &zero);\n\n"
+            f"\tif (!rules)\n\t\treturn 1;\n"
+            f"\t/* bpf_loop runs at most {plan.max_rules} times: the mask only shows the "
+            f"verifier */\n"
+            f"\tstruct {n}_rule *r = &rules->r[bounded_index(i, {plan.max_rules - 1})];\n"
+            + "".join(tests) +
+            "\t__builtin_memcpy(&s->best, &r->value, sizeof(s->best));\n"
+            "\ts->found = 1;\n\treturn 1;\n}\n")
 
     def _tss_callback(self, plan: TablePlan) -> None:
         n = plan.c_name
@@ -872,8 +904,32 @@ class Generator:
                            f"{plan.mask_array_offset}, \"{n}_masks.m\");")
             asserts.append(f"_Static_assert(sizeof(struct {n}_masks) == {plan.mask_list_size}, "
                            f"\"sizeof {n}_masks\");")
+        if plan.kind == "scan":
+            assert plan.rule is not None
+            bounds = Struct(plan.rule.name, plan.rule.members, plan.rule_value_offset,
+                            plan.rule.align)
+            members = bounds.c_members()  # padded up to where the value starts
+            out.append(f"struct {n}_rule {{\n" + "".join(f"\t{m}\n" for m in members)
+                       + f"\tstruct {n}_value value;\n}} __attribute__((aligned("
+                       f"{plan.rule.align})));\n")
+            asserts.append(f"_Static_assert(__builtin_offsetof(struct {n}_rule, value) == "
+                           f"{plan.rule_value_offset}, \"{n}_rule.value\");")
+            asserts.append(f"_Static_assert(sizeof(struct {n}_rule) == {plan.rule.size}, "
+                           f"\"sizeof {n}_rule\");")
+            for m in plan.rule.members:
+                asserts.append(f"_Static_assert(__builtin_offsetof(struct {n}_rule, {m.name}) "
+                               f"== {m.offset}, \"{n}_rule.{m.name}\");")
+            out.append(f"struct {n}_rules {{\n\t__u32 count;\n"
+                       f"\tstruct {n}_rule r[{plan.max_rules}];\n}};\n")
+            asserts.append(f"_Static_assert(__builtin_offsetof(struct {n}_rules, r) == "
+                           f"{plan.rules_offset}, \"{n}_rules.r\");")
+            asserts.append(f"_Static_assert(sizeof(struct {n}_rules) == {plan.rules_size}, "
+                           f"\"sizeof {n}_rules\");")
         maps = []
-        if plan.kind == "exact":
+        if plan.kind == "scan":
+            maps.append(_map_c(f"{n}_rules", "BPF_MAP_TYPE_ARRAY", "__u32",
+                               f"struct {n}_rules", 1))
+        elif plan.kind == "exact":
             maps.append(_map_c(f"{n}_entries", "BPF_MAP_TYPE_HASH", f"struct {n}_key",
                                f"struct {n}_value", plan.entries_max))
         elif plan.kind == "lpm":

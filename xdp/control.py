@@ -56,6 +56,7 @@ class _TableRuntime:
     slots: int = 0  # counter slots handed out (const entries first)
     handles: list[int] = field(default_factory=list)  # run-time handle -> counter slot
     tss: _TssState = field(default_factory=_TssState)
+    rules: list[tuple[int, dict[str, int], bytes]] = field(default_factory=list)  # scan
     order: int = 0
 
 
@@ -135,11 +136,37 @@ class ControlPlane:
                     libbpf.map_update(self.map_fd(f"{plan.c_name}_entries"),
                                       plan.pack_lpm_key(normal.matches),
                                       plan.pack_value(normal.action, slot))
+                case "scan":
+                    self._add_scan(rt, normal, slot)
                 case "tss":
                     self._add_tss(rt, normal, slot)
         except libbpf.BpfError as e:
             raise ControlError(f"table {plan.name!r}: {e}") from None
         return slot
+
+    def _rank(self, rt: _TableRuntime, entry: ir.Entry) -> int:
+        """Lower wins: the priority (or, with several lpm keys, the bits not in the prefixes),
+        then the order of installation."""
+        plan = rt.plan
+        if plan.table.needs_priority:
+            assert entry.priority is not None
+            primary = entry.priority
+        else:
+            total = sum(k.width for k in plan.table.keys)
+            primary = total - sum(m.prefix_len for m in entry.matches
+                                  if isinstance(m, ir.Lpm))
+        rank = (primary << 32) | rt.order
+        rt.order += 1
+        return rank
+
+    def _add_scan(self, rt: _TableRuntime, entry: ir.Entry, slot: int) -> None:
+        plan = rt.plan
+        rank = self._rank(rt, entry)
+        rt.rules.append((rank, plan.scan_bounds(entry.matches),
+                         plan.pack_value(entry.action, slot, rank)))
+        rt.rules.sort(key=lambda r: r[0])
+        libbpf.map_update(self.map_fd(f"{plan.c_name}_rules"), _u32(0), plan.pack_rules(
+            [(bounds, value) for _, bounds, value in rt.rules]))
 
     def _add_tss(self, rt: _TableRuntime, entry: ir.Entry, slot: int) -> None:
         plan = rt.plan

@@ -186,6 +186,12 @@ class BpfObject:
         self.prog_fd = so.bpf_program__fd(self._prog)
         self._maps: dict[str, int] = {}
 
+    def program_fd(self, name: str) -> int:
+        prog = lib().bpf_object__find_program_by_name(self._obj, name.encode())
+        if not prog:
+            raise BpfError(f"the object has no program {name!r}")
+        return lib().bpf_program__fd(prog)
+
     def map_fd(self, name: str) -> int:
         if name not in self._maps:
             fd = lib().bpf_object__find_map_fd_by_name(self._obj, name.encode())

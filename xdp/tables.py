@@ -6,7 +6,11 @@ Three shapes, chosen from the key kinds (docs/xdp.md, "Tables"):
 * ``lpm``: exact keys and exactly one lpm key. One ``BPF_MAP_TYPE_LPM_TRIE`` whose key is the
   exact keys then the lpm key, all big-endian, so the trie's longest prefix is the longest
   lpm prefix (the exact keys always match in full).
-* ``tss``: any ternary or range key (or several lpm keys). Tuple-space search: every entry is
+* ``scan``: any ternary or range key (or several lpm keys) in a table of at most
+  ``SCAN_MAX_SIZE`` entries. The entries sit in one array value sorted by rank, each key as
+  ``mask, lo, hi`` (``lo <= key & mask <= hi``: exact, prefix, ternary and range alike), and the
+  lookup takes the first that matches: one map lookup and a few compares per entry.
+* ``tss``: the same kinds in a larger table. Tuple-space search: every entry is
   expanded into (mask, masked value) pairs, ranges into prefixes; one hash map holds
   ``(mask id, key & mask) -> value`` and a mask list holds the distinct masks sorted by the
   best rank they carry. The lookup walks the masks in that order and stops as soon as the
@@ -44,6 +48,8 @@ BUILTIN_ACTIONS: dict[str, ir.Action] = {
     "nop": ir.Action("nop", (), ()),
 }
 
+# Priority tables up to this size are scanned linearly; larger ones use tuple-space search.
+SCAN_MAX_SIZE = 256
 # Distinct masks a tuple-space table can hold; each one costs a hash lookup on a miss.
 TSS_MAX_MASKS = 128
 # Hash slots per declared entry in a tuple-space table: room for range-to-prefix expansion.
@@ -73,7 +79,7 @@ class ActionLayout:
 @dataclass
 class TablePlan:
     table: ir.Table
-    kind: Literal["exact", "lpm", "tss"]
+    kind: Literal["exact", "lpm", "scan", "tss"]
     key: Struct  # exact: the hash key; lpm: prefixlen + data; tss: one member per key
     value: Struct  # the fixed head: action, counter (and rank)
     actions: dict[str, ActionLayout]
@@ -87,6 +93,11 @@ class TablePlan:
     mask_array_offset: int = 0
     max_masks: int = 0
     lpm_data: list[tuple[ir.TableKey, int]] = field(default_factory=list)  # (key, bytes)
+    rule: Struct | None = None  # scan: one entry (mask, lo, hi per key; the value after)
+    rule_value_offset: int = 0
+    rules_size: int = 0  # scan: bytes of the whole list (count, then the rules)
+    rules_offset: int = 0
+    max_rules: int = 0
 
     @property
     def name(self) -> str:
@@ -171,6 +182,41 @@ class TablePlan:
             self.table.keys, values, strict=True)})
         return self.tss_key.pack(fields)
 
+    def scan_bounds(self, matches: tuple[ir.Match, ...]) -> dict[str, int]:
+        """One scan rule's ``mask_K``, ``lo_K``, ``hi_K`` members."""
+        out = {}
+        for key, m in zip(self.table.keys, matches, strict=True):
+            w = key.width
+            name = self.member_name(key)
+            match m:
+                case ir.Exact(value):
+                    bounds = (mask(w), value, value)
+                case ir.Lpm(value, plen):
+                    pm = mask(w) ^ mask(w - plen)
+                    bounds = (pm, value & pm, value & pm)
+                case ir.Ternary(value, tmask):
+                    bounds = (tmask, value & tmask, value & tmask)
+                case ir.Range(lo, hi):
+                    bounds = (mask(w), lo, hi)
+                case ir.Wildcard():
+                    bounds = (0, 0, 0)
+                case _:
+                    raise AssertionError(m)
+            out[f"mask_{name}"], out[f"lo_{name}"], out[f"hi_{name}"] = bounds
+        return out
+
+    def pack_rules(self, rules: list[tuple[dict[str, int], bytes]]) -> bytes:
+        """The whole scan list: ``rules`` are (bounds, packed value), already in rank order."""
+        assert self.rule is not None
+        out = bytearray(self.rules_size)
+        out[0:4] = len(rules).to_bytes(4, "little")
+        for i, (bounds, value) in enumerate(rules):
+            at = self.rules_offset + i * self.rule.size
+            out[at:at + self.rule.size] = self.rule.pack(bounds)
+            v_at = at + self.rule_value_offset
+            out[v_at:v_at + len(value)] = value
+        return bytes(out)
+
     def pack_mask_list(self, masks: list[tuple[int, int, tuple[int, ...]]]) -> bytes:
         """``masks``: (min rank, id, mask per key), already in lookup order."""
         assert self.mask_elem is not None
@@ -201,8 +247,10 @@ def range_to_prefixes(lo: int, hi: int, width: int) -> list[tuple[int, int]]:
 def plan_table(program: ir.Program, table: ir.Table) -> TablePlan:
     kinds = [k.kind for k in table.keys]
     n_lpm = kinds.count(ir.MatchKind.LPM)
-    if table.needs_priority or n_lpm > 1:
-        kind: Literal["exact", "lpm", "tss"] = "tss"
+    if (table.needs_priority or n_lpm > 1) and table.size <= SCAN_MAX_SIZE:
+        kind: Literal["exact", "lpm", "scan", "tss"] = "scan"
+    elif table.needs_priority or n_lpm > 1:
+        kind = "tss"
     elif n_lpm == 1:
         kind = "lpm"
     else:
@@ -221,6 +269,8 @@ def plan_table(program: ir.Program, table: ir.Table) -> TablePlan:
         nbytes = sum(n for _, n in lpm_data)
         key = Struct(f"{name}_key", (Member("prefixlen", 4, 0), Member("data", nbytes, 4, True)),
                      align_up(4 + nbytes, 4), 4)
+    elif kind == "scan":
+        key = natural_struct(f"{name}_key", key_fields)
     else:
         key = natural_struct(f"{name}_key", key_fields)
         tss_key = natural_struct(f"{name}_tuple", [("mask_id", 4), *key_fields])
@@ -237,9 +287,9 @@ def plan_table(program: ir.Program, table: ir.Table) -> TablePlan:
         mask_array_offset = align_up(8, elem_align)
         mask_list_size = mask_array_offset + max_masks * mask_elem.size
 
-    head_fields = [("action", 4), ("counter", 4)] + ([("rank", 8)] if kind == "tss" else [])
+    head_fields = [("action", 4), ("counter", 4)] + ([("rank", 8)] if kind in ("tss", "scan") else [])
     head = natural_struct(f"{name}_value", head_fields)
-    head_size = 16 if kind == "tss" else 8
+    head_size = 16 if kind in ("tss", "scan") else 8
     layouts: dict[str, ActionLayout] = {}
     arg_structs = {}
     union_align = 1
@@ -252,7 +302,7 @@ def plan_table(program: ir.Program, table: ir.Table) -> TablePlan:
     args_offset = align_up(head_size, union_align)
     union_size = max([1] + [s.size if s.members else 1 for _, s in arg_structs.values()])
     union_size = align_up(union_size, union_align)
-    value_align = max(8 if kind == "tss" else 4, union_align)
+    value_align = max(8 if kind in ("tss", "scan") else 4, union_align)
     value_size = align_up(args_offset + union_size, value_align)
     for i, action_name in enumerate(table.actions):
         action, s = arg_structs[action_name]
@@ -260,11 +310,28 @@ def plan_table(program: ir.Program, table: ir.Table) -> TablePlan:
                                         for m in s.members), s.size, s.align)
         layouts[action_name] = ActionLayout(action_name, i + 1, action, absolute)
     entries_max = table.size * (TSS_EXPANSION if kind == "tss" else 1)
+    rule = None
+    rule_value_offset = rules_size = rules_offset = max_rules = 0
+    if kind == "scan":
+        bounds = [(f"{part}_{fname}", size) for fname, size in key_fields
+                  for part in ("mask", "lo", "hi")]
+        head_rule = natural_struct(f"{name}_rule", bounds)
+        align = max(head_rule.align, value_align, 8)
+        rule_value_offset = align_up(head_rule.size, align)
+        rule = Struct(f"{name}_rule", head_rule.members,
+                      align_up(rule_value_offset + value_size, align), align)
+        max_rules = 1
+        while max_rules < table.size:
+            max_rules *= 2
+        rules_offset = align_up(4, align)
+        rules_size = rules_offset + max_rules * rule.size
     return TablePlan(
         table=table, kind=kind, key=key, value=head, actions=layouts, value_size=value_size,
         args_offset=args_offset, args_align=union_align, entries_max=max(1, entries_max),
         tss_key=tss_key, mask_elem=mask_elem, mask_list_size=mask_list_size,
-        mask_array_offset=mask_array_offset, max_masks=max_masks, lpm_data=lpm_data)
+        mask_array_offset=mask_array_offset, max_masks=max_masks, lpm_data=lpm_data,
+        rule=rule, rule_value_offset=rule_value_offset, rules_size=rules_size,
+        rules_offset=rules_offset, max_rules=max_rules)
 
 
 def action_arg_structs(plan: TablePlan) -> dict[str, Struct]:
