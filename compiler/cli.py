@@ -207,7 +207,10 @@ def check(files: Sequence[str], dump_after: str | None, list_passes: bool) -> No
             passes.run_passes(load_program(path, passes=False), dump_after=dump_after,
                               dump=lambda text: console.print(text, markup=False))
         return
-    console.print(f"{len(files)} file(s) checked: no errors", markup=False)
+    warnings = len(diagnostics)
+    console.print(f"{len(files)} file(s) checked: no errors"
+                  + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
+                  markup=False)
 
 
 @cli.command()
