@@ -1355,7 +1355,7 @@ class Checker:
         if isinstance(value, ast.Index) and isinstance(value.base, ast.NameRef) \
                 and value.base.name in self.c.registers and s.op is None:
             reg = self.c.registers[value.base.name]
-            self.register_index(value.index)
+            self.register_index(value.index, "register", reg.name.name, reg.size)
             if width is not None and width != reg.width:
                 msg.REGISTER_WIDTH.emit(self.r, s.span, name=reg.name.name, width=reg.width,
                                         found=width)
@@ -1368,7 +1368,8 @@ class Checker:
                 msg.ARITY.emit(self.r, value.span, name="execute", expected=1, s="",
                                found=len(value.args))
             else:
-                self.register_index(value.args[0])
+                meter = self.c.meters[value.callee.base.name]
+                self.register_index(value.args[0], "meter", meter.name.name, meter.size)
             if width is not None and width < 2:
                 msg.METER_TARGET.emit(self.r, target.span, width=width)
             return
@@ -1392,8 +1393,11 @@ class Checker:
         elif v.ok and v.untyped:
             pass  # the target's error is reported; the literal needs no second one
 
-    def register_index(self, e: ast.Expr) -> None:
+    def register_index(self, e: ast.Expr, what: str, name: str, size: int) -> None:
         v = self.infer(e, None)
+        if v.ok and v.const is not None and v.const >= size >= 1:
+            msg.INDEX_OUT_OF_RANGE.emit(self.r, e.span, index=v.const, what=what, name=name,
+                                        size=size)
         if v.untyped:
             assert v.const is not None
             self.settle(e, v, max(v.const.bit_length(), 1) if v.const >= 0 else 1)
@@ -1411,7 +1415,7 @@ class Checker:
                 msg.NOT_ASSIGNABLE.emit(self.r, target.span)
             return
         reg = self.c.registers[base.name]
-        self.register_index(target.index)
+        self.register_index(target.index, "register", reg.name.name, reg.size)
         v = self.infer(s.value, reg.width)
         if not v.ok:
             return

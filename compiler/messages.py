@@ -193,5 +193,7 @@ BAD_METER_UNIT = _m("E0512", "unknown meter unit `{name}`; use packets or bytes"
                     "a meter of something other than packets or bytes")
 APPLY_NOT_HERE = _m("E0513", "`{name}.apply()` is not allowed inside an expression",
                     "apply used as a value")
+INDEX_OUT_OF_RANGE = _m("W0503", "index {index} is past the end of {what} `{name}` (size {size}): "
+                        "it reads 0 and writes nothing", "a constant index out of range")
 DEAD_CODE = _m("W0501", "this code is never run: it follows `return`", "statements after return")
 UNUSED_ACTION = _m("W0502", "action `{name}` is never used", "an action no table or control uses")
