@@ -244,7 +244,8 @@ def build_graph(program: ir.Program) -> graphviz.Digraph:
         deparse = flow.node(label="deparse", shape="ellipse", peripheries="2",
                             style="filled", fillcolor="#d9ead3", fontsize="9")
         flow.connect(ends, deparse)
-        flow.connect([(source, label or "return") for source, label in flow.returns], deparse)
+        flow.connect([(source, f"{label}: return" if label else "return")
+                      for source, label in flow.returns], deparse)
     graph.edge("p_accept", start, style="dotted")
     return graph
 
