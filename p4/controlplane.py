@@ -129,6 +129,15 @@ class Expansion:
         self.wire_entries[table] = self.wire_entries.get(table, 0) + wire
         self.bmv2_entries[table] = self.bmv2_entries.get(table, 0) + bmv2
 
+    def over_size(self, program: ir.Program) -> list[str]:
+        """Tables whose expanded entries do not fit the P4 table's size."""
+        from wirespeed.p4.emit import p4_table_size
+
+        return [f"table {t}: {n} bmv2 entries do not fit its P4 size "
+                f"{p4_table_size(program.table(t))[0]}"
+                for t, n in self.bmv2_entries.items()
+                if n > p4_table_size(program.table(t))[0]]
+
     def lines(self) -> list[str]:
         return [f"table {t}: {self.wire_entries[t]} .wire entries became {self.bmv2_entries[t]} "
                 "bmv2 entries (range keys expanded to ternary prefixes)"

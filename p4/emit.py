@@ -84,6 +84,7 @@ class P4Table:
     actions: tuple[str, ...]
     default_action: str
     size: int
+    size_note: str
     counters: str | None
     const_entries: tuple[str, ...]
     comment: str
@@ -659,9 +660,10 @@ def build_output(program: ir.Program) -> P4Output:
         if t.counters:
             table_actions += [f"@defaultonly {names.miss_actions[(t.name, a)]}"
                               for a in t.actions]
+        size, size_note = p4_table_size(t)
         tables.append(P4Table(
             names.tables[t.name], tuple(keys), tuple(table_actions),
-            action_call(t.default_action, names, action_by_name, t.name), t.size,
+            action_call(t.default_action, names, action_by_name, t.name), size, size_note,
             names.counters.get(t.name), tuple(entries), f"table {t.name}"))
 
     ingress, _ = em.stmts(program.ingress, 0, Scope())
@@ -695,6 +697,22 @@ def build_output(program: ir.Program) -> P4Output:
                     tuple(meta_members), tuple(states), tuple(externs), tuple(actions),
                     tuple(tables), ingress.render(2), tuple(checksums), tuple(emits), names,
                     tuple(range_keys))
+
+
+# Room for each .wire entry of a table with a range key: a 16-bit range is at most 30 ternary
+# prefixes, and p4c's STF runner needs partial nibbles spelled out, about 64 entries on average
+# for the ranges real rules use. The ceiling keeps bmv2's preallocated tables small.
+RANGE_EXPANSION_ROOM = 64
+MAX_EXPANDED_SIZE = 65536
+
+
+def p4_table_size(table: ir.Table) -> tuple[int, str]:
+    """The P4 ``size`` of a table and a comment when it differs from the .wire size."""
+    ranges = sum(k.kind is ir.MatchKind.RANGE for k in table.keys)
+    if not ranges:
+        return table.size, ""
+    size = max(table.size, min(table.size * RANGE_EXPANSION_ROOM ** ranges, MAX_EXPANDED_SIZE))
+    return size, f".wire size {table.size}: its ranges become several ternary entries each"
 
 
 def action_call(call: ir.ActionCall, names: Names, actions: dict[str, ir.Action],

@@ -185,7 +185,7 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
             @defaultonly acl_miss_deny;
         }
         default_action = acl_miss_deny();
-        size = 256;
+        size = 65536;  // .wire size 256: its ranges become several ternary entries each
         counters = acl_counter;
     }
 
