@@ -397,7 +397,9 @@ def _parse_example(text: str) -> None:
     error replayed afterwards (a syntax error would otherwise parse ~60 examples again)."""
     err = _example_error(text)
     if err is not None:
-        raise err
+        # a fresh traceback each time: re-raising would chain every earlier one (and keep
+        # their frames alive)
+        raise err.with_traceback(None)
 
 
 _PUNCTUATION = {
