@@ -1,0 +1,221 @@
+"""The host side of the control port: STF entries in, control-port writes out.
+
+``ControlPlane`` mirrors what the hardware tables hold, so it can choose where an entry goes:
+a free way of a hash table (the same H3 hashes as the hardware, from ``TableDesc``), or the
+sorted position in a TCAM (lowest priority number first, or longest prefix first), moving the
+entries behind it down one slot. It works from ``TableDesc`` objects or from the JSON map that
+``wirespeed compile --target fpga`` writes, so a real board's driver can use it as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wirespeed.compiler import ir
+from wirespeed.hdl.pipeline import (
+    REGION_BYTES,
+    REGION_COMMIT,
+    REGION_DEFAULT,
+    REGION_PACKETS,
+    REGION_STAGE,
+    control_address,
+)
+from wirespeed.hdl.tables import TableDesc, pack_params
+
+Write = tuple[int, int]  # (word address, data)
+
+
+class ControlPlaneError(Exception):
+    """An entry the hardware cannot hold; the message is for the user."""
+
+
+@dataclass
+class _TcamEntry:
+    rank: tuple[int, int]
+    bits: int  # the encoded entry without its slot
+
+
+@dataclass
+class _TableState:
+    desc: TableDesc
+    image: dict[int, int] = field(default_factory=dict)  # slot -> entry bits in hardware
+    handles: list[int] = field(default_factory=list)  # handle -> slot (hash) or counter cell
+    keys: set[int] = field(default_factory=set)
+    tcam: list[_TcamEntry] = field(default_factory=list)
+    seq: int = 0
+
+
+class ControlPlane:
+    def __init__(self, tables: list[TableDesc], program: ir.Program) -> None:
+        self.program = program
+        self.tables = {t.name: _TableState(t) for t in tables}
+        for t in program.tables:
+            state = self.tables[t.name]
+            for i, entry in enumerate(t.const_entries):
+                self._place(state, entry, counter=state.desc.capacity + i)
+
+    def initial_slots(self) -> dict[str, dict[int, int]]:
+        """Table contents at reset (the constant entries), for memory initialisation."""
+        return {name: dict(s.image) for name, s in self.tables.items()}
+
+    # ------------------------------------------------------------------ operations
+    def add_entry(self, table: str, entry: ir.Entry) -> tuple[int, list[Write]]:
+        state = self._state(table)
+        handle = len(state.handles)
+        if state.desc.kind == "tcam" and handle >= state.desc.capacity:
+            raise ControlPlaneError(f"table {table!r} is full: the FPGA TCAM holds "
+                                    f"{state.desc.capacity} run-time entries")
+        before = dict(state.image)
+        slot_or_cell = self._place(state, entry, counter=handle)
+        state.handles.append(slot_or_cell)
+        return handle, self._diff_writes(state, before)
+
+    def set_default(self, table: str, call: ir.ActionCall) -> list[Write]:
+        state = self._state(table)
+        desc = state.desc
+        if call.action not in desc.actions:
+            raise ControlPlaneError(f"action {call.action!r} is not an action of table {table!r}")
+        bits = self._set(desc, 0, "action", desc.actions.index(call.action))
+        bits = self._set(desc, bits, "params", pack_params(desc.param_widths[call.action],
+                                                           call.args))
+        return [*self._stage(desc, bits), (control_address(desc.unit, REGION_DEFAULT, 0), 0)]
+
+    def counter_addresses(self, table: str, handle: int | None) -> list[int]:
+        """Addresses of packets (low, high word) and bytes (low, high) of one counter."""
+        state = self._state(table)
+        desc = state.desc
+        if not desc.counters:
+            raise ControlPlaneError(f"table {table!r} has no counters")
+        if handle is None:
+            cell = desc.miss_counter
+        elif 0 <= handle < len(state.handles):
+            cell = state.handles[handle]
+        else:
+            raise ControlPlaneError(f"table {table!r} has no entry {handle}")
+        return [control_address(desc.unit, region, cell * 2 + word)
+                for region in (REGION_PACKETS, REGION_BYTES) for word in (0, 1)]
+
+    @staticmethod
+    def counter_value(words: list[int]) -> tuple[int, int]:
+        return words[0] | words[1] << 32, words[2] | words[3] << 32
+
+    # ------------------------------------------------------------------ encoding
+    def _state(self, table: str) -> _TableState:
+        if table not in self.tables:
+            raise ControlPlaneError(f"no table {table!r}")
+        return self.tables[table]
+
+    @staticmethod
+    def _set(desc: TableDesc, bits: int, name: str, value: int) -> int:
+        lsb, width = desc.layout()[name]
+        return bits | (value & ((1 << width) - 1)) << lsb
+
+    def _action_bits(self, desc: TableDesc, entry: ir.Entry) -> int:
+        call = entry.action
+        if call.action not in desc.actions:
+            raise ControlPlaneError(f"action {call.action!r} is not an action of table "
+                                    f"{desc.name!r}")
+        widths = desc.param_widths[call.action]
+        if len(call.args) != len(widths):
+            raise ControlPlaneError(f"action {call.action!r} takes {len(widths)} arguments")
+        bits = self._set(desc, 1, "action", desc.actions.index(call.action))
+        return self._set(desc, bits, "params", pack_params(widths, call.args))
+
+    def _place(self, state: _TableState, entry: ir.Entry, counter: int) -> int:
+        desc = state.desc
+        if len(entry.matches) != len(desc.key_widths):
+            raise ControlPlaneError(f"table {desc.name!r} has {len(desc.key_widths)} keys, "
+                                    f"the entry gives {len(entry.matches)}")
+        bits = self._action_bits(desc, entry)
+        match desc.kind:
+            case "hash":
+                key = 0
+                for i, mt in enumerate(entry.matches):
+                    if not isinstance(mt, ir.Exact):
+                        raise ControlPlaneError(f"table {desc.name!r} takes exact keys only")
+                    key |= (mt.value & ((1 << desc.key_widths[i]) - 1)) << desc.key_offset(i)
+                if key in state.keys:
+                    raise ControlPlaneError(f"table {desc.name!r} already has this key")
+                bits = self._set(desc, bits, "key", key)
+                for way in range(desc.ways):
+                    slot = way * desc.depth + desc.bucket(way, key)
+                    if slot not in state.image:
+                        state.image[slot] = bits
+                        state.keys.add(key)
+                        return slot
+                raise ControlPlaneError(f"table {desc.name!r}: no free way for this key "
+                                        f"in {desc.ways} ways of {desc.depth}")
+            case "tcam":
+                bits = self._tcam_bits(desc, entry, bits)
+                bits = self._set(desc, bits, "counter", counter)
+                state.tcam.append(_TcamEntry((self._rank(desc, entry), state.seq), bits))
+                state.seq += 1
+                state.tcam.sort(key=lambda e: e.rank)
+                state.image = {slot: e.bits for slot, e in enumerate(state.tcam)}
+                return counter
+            case "none":
+                raise ControlPlaneError(f"table {desc.name!r} has no keys to match")
+            case _:
+                raise AssertionError(desc.kind)
+
+    def _rank(self, desc: TableDesc, entry: ir.Entry) -> int:
+        if self.program.table(desc.name).needs_priority:
+            return entry.priority or 0
+        return -sum(m.prefix_len for m in entry.matches if isinstance(m, ir.Lpm))
+
+    def _tcam_bits(self, desc: TableDesc, entry: ir.Entry, bits: int) -> int:
+        value = mask = 0
+        for i, mt in enumerate(entry.matches):
+            width, lsb = desc.key_widths[i], desc.key_offset(i)
+            full = (1 << width) - 1
+            if desc.key_kinds[i] == "range":
+                match mt:
+                    case ir.Range(lo, hi):
+                        pass
+                    case ir.Exact(v):
+                        lo = hi = v
+                    case ir.Wildcard():
+                        lo, hi = 0, full
+                    case ir.Ternary(v, mk) if mk & full in (0, full):
+                        lo, hi = (v, v) if mk & full == full else (0, full)
+                    case _:
+                        raise ControlPlaneError(f"key {i} of table {desc.name!r} is a range")
+                bits = self._set(desc, bits, f"lo{i}", lo)
+                bits = self._set(desc, bits, f"hi{i}", hi)
+                continue
+            match mt:
+                case ir.Exact(v):
+                    v_, m_ = v, full
+                case ir.Lpm(v, p):
+                    m_ = (full << (width - p)) & full
+                    v_ = v & m_
+                case ir.Ternary(v, mk):
+                    v_, m_ = v & mk, mk
+                case ir.Wildcard():
+                    v_, m_ = 0, 0
+                case ir.Range(lo, hi) if lo == 0 and hi >= full:
+                    v_, m_ = 0, 0
+                case ir.Range(lo, hi) if lo == hi:
+                    v_, m_ = lo, full
+                case _:
+                    raise ControlPlaneError(f"key {i} of table {desc.name!r} cannot take {mt}")
+            value |= (v_ & full) << lsb
+            mask |= (m_ & full) << lsb
+        bits = self._set(desc, bits, "value", value)
+        return self._set(desc, bits, "mask", mask)
+
+    # ------------------------------------------------------------------ writes
+    @staticmethod
+    def _stage(desc: TableDesc, bits: int) -> list[Write]:
+        words = -(-desc.entry_width // 32)
+        return [(control_address(0, REGION_STAGE, w), bits >> (32 * w) & 0xFFFFFFFF)
+                for w in range(words)]
+
+    def _diff_writes(self, state: _TableState, before: dict[int, int]) -> list[Write]:
+        writes: list[Write] = []
+        for slot in sorted(set(before) | set(state.image)):
+            new = state.image.get(slot, 0)
+            if before.get(slot, 0) != new:
+                writes += self._stage(state.desc, new)
+                writes.append((control_address(state.desc.unit, REGION_COMMIT, slot), 0))
+        return writes

@@ -1,0 +1,162 @@
+"""The deparser: the new header bytes of a packet, ready to be merged with its payload.
+
+Valid headers are emitted in declaration order, each at the offset given by the sizes of the
+valid headers before it; IPv4 options are copied from the window where the parser found them;
+then come the window bytes after the parsed headers (``window[plen:wlen]``). Every placement
+is a multiplexer over the few offsets it can take (found statically), not a barrel shifter.
+The IPv4 checksum of every header in ``Program.checksums`` is recomputed here.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from wirespeed.compiler import ir
+from wirespeed.hdl.parser import ParseGraph, varlen_sizes
+from wirespeed.hdl.phv import Phv, fit
+
+
+def byte_mask(m: Module, count: Value, nbytes: int) -> Value:
+    """A thermometer of ``count`` bytes of ones out of ``nbytes``."""
+    lanes = Signal(nbytes)
+    m.d.comb += lanes.eq(Cat(*[count > i for i in range(nbytes)]))
+    return Cat(*[lanes[i].replicate(8) for i in range(nbytes)])
+
+
+def wire_lanes(value: Value, nbytes: int) -> Value:
+    """A big-endian number as byte lanes (its most significant byte in lane 0)."""
+    return Cat(*[value[8 * (nbytes - 1 - i): 8 * (nbytes - i)] for i in range(nbytes)])
+
+
+def set_valid_headers(stmts: tuple[ir.Stmt, ...], out: set[str]) -> set[str]:
+    for s in stmts:
+        match s:
+            case ir.SetValid(header):
+                out.add(header)
+            case ir.If(_, then, otherwise):
+                set_valid_headers(then, out)
+                set_valid_headers(otherwise, out)
+            case ir.ApplyHit(_, hit, miss):
+                set_valid_headers(hit, out)
+                set_valid_headers(miss, out)
+            case ir.ApplySwitch(_, cases, default):
+                for c in cases:
+                    set_valid_headers(c.body, out)
+                set_valid_headers(default, out)
+            case _:
+                pass
+    return out
+
+
+def emitted_headers(program: ir.Program) -> list[ir.HeaderInstance]:
+    """Headers that can be valid when the packet leaves, in wire order."""
+    possible = set_valid_headers(program.ingress, set())
+    for a in program.actions:
+        set_valid_headers(a.body, possible)
+    for state in program.parser:
+        possible.update(state.extracts)
+    return [h for h in program.headers if h.name in possible]
+
+
+def header_value(phv: Phv, h: ir.HeaderInstance, overrides: dict[str, Value]) -> Value:
+    """The header's fixed fields as one big-endian number."""
+    parts = [overrides.get(f.name, phv[f"f:{h.name}.{f.name}"]) for f in h.type.fields]
+    return Cat(*[fit(p, f.width) for p, f in zip(reversed(parts), reversed(h.type.fields),
+                                                  strict=True)])
+
+
+def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Value,
+                  options_bytes: int) -> Value:
+    """One's complement of the one's complement sum of the 16-bit words (checksum field 0)."""
+    words = [fixed_value[8 * (fixed_bytes - 2 - 2 * j): 8 * (fixed_bytes - 2 * j)]
+             for j in range(fixed_bytes // 2)]
+    words += [Cat(options[8 * (2 * j + 1): 8 * (2 * j + 2)], options[8 * 2 * j: 8 * (2 * j + 1)])
+              for j in range(options_bytes // 2)]
+    total = Signal(16 + 6, name="csum_total")
+    m.d.comb += total.eq(sum(words))
+    folded = Signal(17, name="csum_fold")
+    m.d.comb += folded.eq(total[:16] + total[16:])
+    final = (folded[:16] + folded[16])[:16]
+    return ~final
+
+
+class DeparserHw:
+    def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int) -> None:
+        self.program = program
+        self.graph = graph
+        self.H = window_bytes
+        self.headers = emitted_headers(program)
+        # the offsets each header can start at in the output, from the sizes of those before
+        self.starts: list[set[int]] = []
+        ends = {0}
+        for h in self.headers:
+            self.starts.append(ends)
+            sizes = [h.type.fixed_bytes + n for n in
+                     (varlen_sizes(h.type.varlen) if h.type.varlen else [0])]
+            ends = {e + s for e in ends for s in [0, *sizes]}
+        self.header_totals = ends
+        self.plens = graph.accept_lengths or {0}
+        # where each variable-length part can sit in the window (after its header's fixed part)
+        self.varlen_at: dict[str, set[int]] = {h.name: set() for h in program.headers}
+        for (state, i), offsets in graph.extract_at.items():
+            name = program.state(state).extracts[i]
+            fixed = program.header(name).type.fixed_bytes
+            self.varlen_at[name] |= {o + fixed for o in offsets}
+        self.out_bytes = max(ends) + self.H - min(self.plens)
+
+    def deparse(self, m: Module, phv: Phv, window: Value, wlen: Value) -> tuple[Value, Value]:
+        """The output header bytes (``out_bytes`` lanes) and how many are used.
+
+        Built back to front: start from the window bytes behind the parsed headers, then for
+        each header from the last to the first, if it is valid, shift what follows it up by its
+        size and put it in front. A fixed-size header is a constant shift; only headers with a
+        variable part multiplex over their few possible sizes."""
+        H, out_bytes = self.H, self.out_bytes
+        plen = phv["plen"]
+        tail_len = Signal(range(H + 1), name="tail_len")
+        m.d.comb += tail_len.eq(wlen - plen)
+        tail = Signal(8 * H, name="tail")
+        with m.Switch(plen):
+            for p in sorted(self.plens):
+                with m.Case(p):
+                    m.d.comb += tail.eq(window[8 * p:])
+        acc: Value = tail & byte_mask(m, tail_len, H)
+        length: Value = tail_len
+        for h in reversed(self.headers):
+            fixed = h.type.fixed_bytes
+            valid = phv[f"v:{h.name}"]
+            overrides: dict[str, Value] = {}
+            options: Value = Const(0, 8)
+            max_opt = 0
+            if h.type.varlen:
+                max_opt = h.type.varlen.max_bytes
+                raw = Signal(8 * max_opt, name=f"opts_{h.name}")
+                with m.Switch(phv[f"vo:{h.name}"]):
+                    for o in sorted(self.varlen_at[h.name]):
+                        with m.Case(o):
+                            m.d.comb += raw.eq(fit(window[8 * o:], 8 * max_opt))
+                options = raw & byte_mask(m, phv[f"vl:{h.name}"], max_opt)
+            if h.name in self.program.checksums:
+                zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
+                overrides["checksum"] = ipv4_checksum(m, zeroed, fixed, options, max_opt)
+            lanes = wire_lanes(header_value(phv, h, overrides), fixed)
+            width = min(8 * out_bytes, len(acc) + 8 * (fixed + max_opt))
+            with_header = Signal(width, name=f"with_{h.name}")
+            if h.type.varlen:
+                with m.Switch(phv[f"vl:{h.name}"]):
+                    for n in varlen_sizes(h.type.varlen):
+                        with m.Case(n):
+                            m.d.comb += with_header.eq(fit(
+                                Cat(lanes, fit(options, 8 * n), acc), width))
+                size = fixed + phv[f"vl:{h.name}"]
+            else:
+                m.d.comb += with_header.eq(fit(Cat(lanes, acc), width))
+                size = Const(fixed, range(fixed + 1))
+            next_acc = Signal(width, name=f"from_{h.name}")
+            m.d.comb += next_acc.eq(Mux(valid, with_header, acc))
+            acc = next_acc
+            next_length = Signal(range(8 * out_bytes + 1), name=f"len_from_{h.name}")
+            m.d.comb += next_length.eq(length + Mux(valid, size, 0))
+            length = next_length
+        out = Signal(8 * out_bytes, name="deparsed")
+        m.d.comb += out.eq(acc)
+        return out, length

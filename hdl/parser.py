@@ -1,0 +1,213 @@
+"""The parse graph in hardware, over the header window (the first ``H`` bytes of a packet).
+
+The graph is unrolled in space: every state gets a ``reach`` bit and the byte offset where it
+starts. Offsets are dynamic (VLAN tags, IPv4 options) but each can take only a few values, which
+``ParseGraph`` finds statically, so extracting a header is a small multiplexer over those
+offsets rather than a barrel shifter over the window. A packet is dropped when the parser
+rejects it: an explicit ``reject``, a header past the end of the packet (``wlen``), or a
+variable-length part out of range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from wirespeed.compiler import ir
+from wirespeed.hdl.phv import ExprCompiler, Phv, UnsupportedOnFpga
+
+
+def varlen_sizes(v: ir.VarLen) -> list[int]:
+    return [n for n in range(v.max_bytes + 1) if (n - v.offset) % v.scale == 0]
+
+
+def header_sizes(t: ir.HeaderType) -> list[int]:
+    fixed = t.fixed_bytes
+    return [fixed + n for n in varlen_sizes(t.varlen)] if t.varlen else [fixed]
+
+
+@dataclass
+class ParseGraph:
+    """Static facts: state order, the offsets each state and extract can start at."""
+
+    order: list[str]
+    entry: dict[str, set[int]]
+    extract_at: dict[tuple[str, int], set[int]] = field(default_factory=dict)
+    accept_lengths: set[int] = field(default_factory=set)
+    window_bytes: int = 0  # the deepest parse path
+
+    @classmethod
+    def of(cls, program: ir.Program) -> ParseGraph:
+        order: list[str] = []
+        marks: dict[str, int] = {}
+
+        def visit(name: str) -> None:
+            if name in (ir.ACCEPT, ir.REJECT):
+                return
+            if marks.get(name) == 1:
+                raise UnsupportedOnFpga(f"the parser loops through state {name!r}; "
+                                        "the FPGA parser needs an acyclic graph")
+            if marks.get(name) == 2:
+                return
+            marks[name] = 1
+            for nxt in _successors(program.state(name)):
+                visit(nxt)
+            marks[name] = 2
+            order.append(name)
+
+        visit(program.start.name)
+        order.reverse()
+        graph = cls(order=order, entry={s: set() for s in order})
+        graph.entry[program.start.name].add(0)
+        deepest = 0
+        for name in order:
+            state = program.state(name)
+            offsets = set(graph.entry[name])
+            for i, header in enumerate(state.extracts):
+                graph.extract_at[(name, i)] = offsets
+                sizes = header_sizes(program.header(header).type)
+                offsets = {o + s for o in offsets for s in sizes}
+            deepest = max([deepest, *offsets])
+            for nxt in _successors(state):
+                if nxt == ir.ACCEPT:
+                    graph.accept_lengths |= offsets
+                elif nxt != ir.REJECT:
+                    graph.entry[nxt] |= offsets
+        graph.window_bytes = deepest
+        return graph
+
+
+def _successors(state: ir.ParserState) -> list[str]:
+    return [c.next_state for c in state.cases] + [state.default]
+
+
+def big_endian(window: Value, offset: int, nbytes: int) -> Value:
+    """``nbytes`` wire bytes from byte lane ``offset`` as one big-endian number."""
+    lanes = [window[8 * (offset + i): 8 * (offset + i + 1)] for i in range(nbytes)]
+    return Cat(*reversed(lanes))
+
+
+def match_select(key: Value, match: ir.Match) -> Value:
+    width = len(key)
+    match match:
+        case ir.Exact(value):
+            return key == value
+        case ir.Ternary(value, mask):
+            return (key & mask) == (value & mask)
+        case ir.Range(lo, hi):
+            return (key >= lo) & (key <= hi)
+        case ir.Lpm(value, prefix):
+            mask = ((1 << prefix) - 1) << (width - prefix)
+            return (key & mask) == (value & mask)
+        case ir.Wildcard():
+            return Const(1, 1)
+        case _:
+            raise AssertionError(match)
+
+
+class ParserHw:
+    """Builds the parser into ``m``; ``parse`` returns the PHV with every header's fields and
+    validity, ``accepted`` and ``plen`` (bytes parsed), and each varlen part's offset/length."""
+
+    def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int) -> None:
+        self.program = program
+        self.graph = graph
+        self.window_bytes = window_bytes
+        self.exprs = ExprCompiler(program)
+
+    def parse(self, m: Module, window: Value, wlen: Value, port: Value) -> Phv:
+        program, graph, H = self.program, self.graph, self.window_bytes
+        phv = Phv()
+        for h in program.headers:
+            phv[f"v:{h.name}"] = Const(0, 1)
+            for f in h.type.fields:
+                phv[f"f:{h.name}.{f.name}"] = Const(0, f.width)
+            if h.type.varlen:
+                phv[f"vo:{h.name}"] = Const(0, range(H + 1))
+                phv[f"vl:{h.name}"] = Const(0, range(h.type.varlen.max_bytes + 1))
+        for meta in program.metadata:
+            phv[f"m:meta.{meta.name}"] = Const(0, meta.width)
+        phv["m:std.ingress_port"] = port
+        phv["m:std.egress_port"] = Const(ir.DROP_PORT, ir.PORT_WIDTH)
+
+        reach_terms: dict[str, list[Value]] = {s: [] for s in graph.order}
+        offset_terms: dict[str, list[Value]] = {s: [] for s in graph.order}
+        accepted_terms: list[Value] = []
+        plen_terms: list[Value] = []
+        for name in graph.order:
+            state = program.state(name)
+            sid = name.replace(".", "_")
+            if name == program.start.name:
+                reach: Value = Const(1, 1)
+                offset: Value = Const(0, range(H + 1))
+            else:
+                reach = Signal(name=f"reach_{sid}")
+                m.d.comb += reach.eq(Cat(*reach_terms[name]).any())
+                offset = Signal(range(H + 1), name=f"off_{sid}")
+                m.d.comb += offset.eq(_or_all(offset_terms[name]))
+            ok: Value = Const(1, 1)
+            for i, header in enumerate(state.extracts):
+                htype = program.header(header).type
+                fixed = htype.fixed_bytes
+                bits = Signal(htype.fixed_bits, name=f"x_{sid}_{header}")
+                with m.Switch(offset):
+                    for o in sorted(graph.extract_at[(name, i)]):
+                        if o + fixed <= H:
+                            with m.Case(o):
+                                m.d.comb += bits.eq(big_endian(window, o, fixed))
+                ok = ok & (offset + fixed <= wlen)
+                valid_key = f"v:{header}"
+                phv[valid_key] = phv[valid_key] | reach
+                for f in htype.fields:
+                    lsb = htype.fixed_bits - htype.offset_bits(f.name) - f.width
+                    key = f"f:{header}.{f.name}"
+                    phv[key] = Mux(reach, bits[lsb:lsb + f.width], phv[key])
+                end = offset + fixed
+                if htype.varlen:
+                    v = htype.varlen
+                    length_field = bits[htype.fixed_bits - htype.offset_bits(v.length_field)
+                                        - htype.field(v.length_field).width:
+                                        htype.fixed_bits - htype.offset_bits(v.length_field)]
+                    scaled = length_field * v.scale
+                    nbytes = Signal(range(v.max_bytes + 1), name=f"vl_{sid}_{header}")
+                    m.d.comb += nbytes.eq(scaled + v.offset)
+                    ok = ok & (scaled + v.offset >= 0) & (scaled <= v.max_bytes - v.offset)
+                    ok = ok & (offset + fixed + nbytes <= wlen)
+                    phv[f"vo:{header}"] = Mux(reach, offset + fixed, phv[f"vo:{header}"])
+                    phv[f"vl:{header}"] = Mux(reach, nbytes, phv[f"vl:{header}"])
+                    end = end + nbytes
+                new_offset = Signal(range(H + 1), name=f"end_{sid}_{i}")
+                m.d.comb += new_offset.eq(end)
+                offset = new_offset
+            go = reach & ok
+            keys = [self.exprs.ev(k, phv) for k in state.select_keys]
+            taken_before: Value = Const(0, 1)
+            targets: list[tuple[str, Value]] = []
+            for case in state.cases:
+                cond = Const(1, 1)
+                for key, match in zip(keys, case.matches, strict=True):
+                    cond = cond & match_select(key, match)
+                targets.append((case.next_state, go & cond & ~taken_before))
+                taken_before = taken_before | cond
+            targets.append((state.default, go & ~taken_before))
+            for nxt, taken in targets:
+                if nxt == ir.ACCEPT:
+                    accepted_terms.append(taken)
+                    plen_terms.append(Mux(taken, offset, 0))
+                elif nxt != ir.REJECT:
+                    reach_terms[nxt].append(taken)
+                    offset_terms[nxt].append(Mux(taken, offset, 0))
+        accepted = Signal(name="parse_accepted")
+        plen = Signal(range(H + 1), name="parse_length")
+        m.d.comb += [accepted.eq(Cat(*accepted_terms).any() if accepted_terms else 0),
+                     plen.eq(_or_all(plen_terms))]
+        phv["accepted"] = accepted
+        phv["plen"] = plen
+        return phv
+
+
+def _or_all(values: list[Value]) -> Value:
+    out: Value = Const(0, 1)
+    for v in values:
+        out = out | v
+    return out

@@ -1,0 +1,357 @@
+"""The whole packet pipeline of one program at line rate.
+
+::
+
+    i ─▶ framer ─┬─ header window ─▶ parser ─▶ control (2 stages per table) ─▶ deparser ─▶ result FIFO ─┐
+                 └─ beats behind the window ─────────────────▶ data FIFO ──────────────────────────────┤
+                                                                                 output stage ◀───────┘ ─▶ o
+
+The framer cuts each packet into its header window (the first ``H`` bytes, ``H`` the deepest
+parse path rounded up to whole beats) and the beats behind it. The window goes through a
+fixed-latency pipeline that never stalls (the framer holds a credit per result FIFO slot);
+the rest waits in the data FIFO. The output stage emits the new header bytes and then the
+stored beats through a gearbox that realigns them by any number of bytes, one beat per clock.
+Dropped packets are drained from the data FIFO without output. Direct counters are updated
+when a packet leaves the output stage, with its original length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+from wirespeed.compiler import ir
+from wirespeed.hdl.control import ControlBuilder
+from wirespeed.hdl.deparser import DeparserHw
+from wirespeed.hdl.parser import ParseGraph, ParserHw
+from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
+from wirespeed.hdl.tables import CounterUnit, TableDesc, TableUnit, describe_table
+
+MAGIC = 0x57495245  # "WIRE"
+
+# control-port address: unit[31:24] region[23:20] index[19:0], 32-bit words
+REGION_STAGE = 0  # unit 0: staging words (write); info words (read)
+REGION_COMMIT = 1  # write: staging -> slot ``index``
+REGION_DEFAULT = 2  # write: staging's action/params -> the default action
+REGION_PACKETS = 3  # read: packets counter ``index >> 1``, word ``index & 1``
+REGION_BYTES = 4  # read: bytes counter
+
+
+def control_address(unit: int, region: int, index: int) -> int:
+    return unit << 24 | region << 20 | index
+
+
+def control_port_signature() -> wiring.Signature:
+    """A simple memory-mapped bus, seen from the host: one request at a time, each answered
+    by one ``ack`` pulse (with ``rdata`` for reads)."""
+    return wiring.Signature({
+        "addr": Out(32), "wdata": Out(32), "write": Out(1), "read": Out(1),
+        "rdata": In(32), "ack": In(1),
+    })
+
+
+def popcount(value: Value) -> Value:
+    return sum(value[i] for i in range(len(value)))
+
+
+def lane_mask(count: Value, lanes: int) -> Value:
+    return Cat(*[count > i for i in range(lanes)])
+
+
+@dataclass
+class Plan:
+    """What the program needs in hardware at one data width (the JSON map is built from it)."""
+
+    program: ir.Program
+    width: int
+    graph: ParseGraph
+    window_bytes: int
+    tables: list[TableDesc]
+    result_depth: int = 32
+    data_depth: int = 128
+    latency: int = 0  # header pipeline stages, known after elaboration
+
+    @classmethod
+    def of(cls, program: ir.Program, width: int) -> Plan:
+        lanes = width // 8
+        graph = ParseGraph.of(program)
+        window = max(lanes, -(-graph.window_bytes // lanes) * lanes)
+        tables = [describe_table(program, t, unit) for unit, t in enumerate(program.tables, 1)]
+        return cls(program, width, graph, window, tables)
+
+    @property
+    def lanes(self) -> int:
+        return self.width // 8
+
+    @property
+    def staging_width(self) -> int:
+        return max([32, *(-(-t.entry_width // 32) * 32 for t in self.tables)])
+
+
+class Pipeline(wiring.Component):
+    def __init__(self, program: ir.Program, width: int = 64,
+                 init_slots: dict[str, dict[int, int]] | None = None) -> None:
+        self.plan = Plan.of(program, width)
+        self.init_slots = init_slots or {}
+        self.deparser = DeparserHw(program, self.plan.graph, self.plan.window_bytes)
+        super().__init__({
+            "i": In(packet_stream(width)),
+            "o": Out(packet_stream(width)),
+            "ctl": In(control_port_signature()),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        plan, program = self.plan, self.plan.program
+        W, B, H = plan.width, plan.lanes, plan.window_bytes
+        HB = H // B
+
+        # ------------------------------------------------------------ control port
+        req = Signal()
+        req_write = Signal()
+        req_addr = Signal(32)
+        req_data = Signal(32)
+        m.d.sync += [req.eq(self.ctl.write | self.ctl.read), req_write.eq(self.ctl.write),
+                     req_addr.eq(self.ctl.addr), req_data.eq(self.ctl.wdata)]
+        unit_no, region, index = req_addr[24:32], req_addr[20:24], req_addr[:20]
+        staging = Signal(plan.staging_width)
+        with m.If(req & req_write & (unit_no == 0) & (region == REGION_STAGE)):
+            m.d.sync += staging.word_select(index[:max(1, (plan.staging_width // 32 - 1)
+                                                        .bit_length())], 32).eq(req_data)
+
+        units: dict[str, TableUnit] = {}
+        counters: dict[str, CounterUnit] = {}
+        for desc in plan.tables:
+            unit = TableUnit(desc, self.init_slots.get(desc.name, {}), staging)
+            m.submodules[f"table_{desc.name}"] = units[desc.name] = unit
+            mine = req & req_write & (unit_no == desc.unit)
+            m.d.comb += [
+                unit.commit.eq(mine & (region == REGION_COMMIT)),
+                unit.commit_slot.eq(index),
+                unit.set_default.eq(mine & (region == REGION_DEFAULT)),
+            ]
+            if desc.counters:
+                counter = CounterUnit(desc.counter_count)
+                m.submodules[f"counters_{desc.name}"] = counters[desc.name] = counter
+                m.d.comb += counter.read_index.eq(index[1:])
+
+        # reads answer two cycles after the request (counter memories read synchronously)
+        read_q = Signal()
+        read_unit, read_region, read_index = Signal(8), Signal(4), Signal(20)
+        m.d.sync += [read_q.eq(req & ~req_write), read_unit.eq(unit_no), read_region.eq(region),
+                     read_index.eq(index)]
+        # ------------------------------------------------------------ framer
+        m.submodules.data_fifo = data_fifo = SyncFIFOBuffered(width=W + B + 1,
+                                                              depth=plan.data_depth)
+        outstanding = Signal(range(plan.result_depth + 1))
+        beat = Signal(range(HB + 1))
+        window = Signal(8 * H)
+        wlen = Signal(range(H + 1))
+        desc_valid = Signal()
+        more = Signal()
+        port = Signal(ir.PORT_WIDTH)
+        tag = Signal(TAG_WIDTH)
+        issue = Signal()
+        popped = Signal()
+        i = self.i.payload
+        m.d.comb += self.i.ready.eq(data_fifo.w_rdy & (outstanding < plan.result_depth))
+        position = Mux(i.first, 0, beat)
+        count = popcount(i.keep)
+        m.d.sync += desc_valid.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            with m.If(position < HB):
+                m.d.sync += window.word_select(position[:max(1, (HB - 1).bit_length())], W).eq(
+                    i.data)
+                m.d.sync += wlen.eq(Mux(position == 0, 0, wlen) + count)
+                m.d.comb += issue.eq((position == HB - 1) | i.last)
+            with m.Else():
+                m.d.comb += [data_fifo.w_en.eq(1), data_fifo.w_data.eq(Cat(i.data, i.keep, i.last))]
+            with m.If(position == 0):
+                m.d.sync += [port.eq(i.port), tag.eq(i.tag)]
+            m.d.sync += [beat.eq(Mux(i.last, 0, Mux(position < HB, position + 1, HB))),
+                         desc_valid.eq(issue), more.eq(~i.last)]
+        m.d.sync += outstanding.eq(outstanding + issue - popped)
+
+        # ------------------------------------------------------------ header pipeline
+        parser = ParserHw(program, plan.graph, H)
+        phv = parser.parse(m, window, wlen, port)
+        phv["valid"] = desc_valid
+        phv["more"] = more
+        phv["tag"] = tag
+        phv["window"] = window
+        phv["wlen"] = wlen
+        control = ControlBuilder(m, program, units, {t.name: t for t in plan.tables})
+        control.cut(phv)
+        control.run(phv)
+        control.cut(phv)
+        header, header_len = self.deparser.deparse(m, phv, phv["window"], phv["wlen"])
+        egress = phv["m:std.egress_port"]
+        result = data.StructLayout({
+            "header": 8 * (-(-self.deparser.out_bytes // B) * B),
+            "header_len": range(self.deparser.out_bytes + 1),
+            "drop": 1,
+            "more": 1,
+            "port": ir.PORT_WIDTH,
+            "tag": TAG_WIDTH,
+            "wlen": range(H + 1),
+            **{f"cnt_en_{t}": 1 for t in counters},
+            **{f"cnt_idx_{t}": units[t].counter.shape() for t in counters},
+        })
+        m.submodules.result_fifo = result_fifo = SyncFIFOBuffered(width=result.size,
+                                                                  depth=plan.result_depth)
+        record = data.View(result, Signal(result.size))
+        m.d.comb += [
+            record.header.eq(header), record.header_len.eq(header_len),
+            record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
+                           ((header_len == 0) & ~phv["more"])),
+            record.more.eq(phv["more"]), record.port.eq(egress), record.tag.eq(phv["tag"]),
+            record.wlen.eq(phv["wlen"]),
+        ]
+        for t in counters:
+            # a packet the parser rejected never ran the control: it counts nowhere
+            m.d.comb += [record[f"cnt_en_{t}"].eq(phv[f"cnt_en:{t}"] & phv["accepted"]
+                                                  if f"cnt_en:{t}" in phv else 0),
+                         record[f"cnt_idx_{t}"].eq(phv[f"cnt_idx:{t}"] if f"cnt_idx:{t}" in phv
+                                                   else 0)]
+        m.d.comb += [result_fifo.w_en.eq(phv["valid"]), result_fifo.w_data.eq(record.as_value())]
+        plan.latency = control.stages + 1  # + the framer's descriptor register
+
+        rdata = Signal(32)
+        info = [MAGIC, W, plan.latency, len(plan.tables), H]
+        with m.If(read_unit == 0):
+            with m.Switch(read_index):
+                for k, word in enumerate(info):
+                    with m.Case(k):
+                        m.d.comb += rdata.eq(word)
+        for desc in plan.tables:
+            if desc.counters:
+                cells = counters[desc.name].read_data
+                word = Mux(read_region == REGION_BYTES, cells[64:], cells[:64])
+                with m.If((read_unit == desc.unit) &
+                          ((read_region == REGION_PACKETS) | (read_region == REGION_BYTES))):
+                    m.d.comb += rdata.eq(Mux(read_index[0], word[32:], word[:32]))
+        m.d.sync += [self.ctl.ack.eq(read_q | (req & req_write)), self.ctl.rdata.eq(rdata)]
+
+
+        # ------------------------------------------------------------ output stage
+        cur = data.View(result, Signal(result.size))
+        cur_valid = Signal()
+        chunk_pos = Signal(range(self.deparser.out_bytes // B + 2))
+        in_data = Signal()
+        length_acc = Signal(32)
+        done = Signal()
+        done_len = Signal(32)
+        head = data.View(data.StructLayout({"data": W, "keep": B, "last": 1}), data_fifo.r_data)
+
+        chunk_valid = Signal()
+        chunk = Signal(W)
+        chunk_count = Signal(range(B + 1))
+        chunk_last = Signal()
+        chunk_taken = Signal()
+
+        header_left = Signal(range(self.deparser.out_bytes + 1))
+        m.d.comb += header_left.eq(cur.header_len - chunk_pos * B)
+        last_header_chunk = header_left <= B
+        with m.If(cur_valid):
+            with m.If(cur.drop):
+                with m.If(~cur.more):
+                    m.d.comb += [done.eq(1), done_len.eq(cur.wlen)]
+                with m.Else():
+                    m.d.comb += data_fifo.r_en.eq(1)
+                    with m.If(data_fifo.r_rdy):
+                        m.d.sync += length_acc.eq(length_acc + popcount(head.keep))
+                        with m.If(head.last):
+                            m.d.comb += [done.eq(1),
+                                         done_len.eq(length_acc + popcount(head.keep))]
+            with m.Elif(~in_data):
+                m.d.comb += [
+                    chunk_valid.eq(1),
+                    chunk.eq(cur.header.word_select(chunk_pos, W)),
+                    chunk_count.eq(Mux(last_header_chunk, header_left, B)),
+                    chunk_last.eq(last_header_chunk & ~cur.more),
+                ]
+                with m.If(chunk_taken):
+                    m.d.sync += chunk_pos.eq(chunk_pos + 1)
+                    with m.If(last_header_chunk):
+                        with m.If(cur.more):
+                            m.d.sync += in_data.eq(1)
+                        with m.Else():
+                            m.d.comb += [done.eq(1), done_len.eq(cur.wlen)]
+            with m.Else():
+                m.d.comb += [
+                    chunk_valid.eq(data_fifo.r_rdy),
+                    chunk.eq(head.data),
+                    chunk_count.eq(popcount(head.keep)),
+                    chunk_last.eq(head.last),
+                    data_fifo.r_en.eq(chunk_taken),
+                ]
+                with m.If(chunk_taken):
+                    m.d.sync += length_acc.eq(length_acc + popcount(head.keep))
+                    with m.If(head.last):
+                        m.d.comb += [done.eq(1), done_len.eq(length_acc + popcount(head.keep))]
+
+        load = ~cur_valid | done
+        with m.If(load):
+            m.d.comb += [result_fifo.r_en.eq(1), popped.eq(result_fifo.r_rdy)]
+            m.d.sync += [cur_valid.eq(result_fifo.r_rdy), cur.as_value().eq(result_fifo.r_data),
+                         chunk_pos.eq(0), in_data.eq(0),
+                         length_acc.eq(data.View(result, result_fifo.r_data).wlen)]
+
+        for t, counter in counters.items():
+            m.d.comb += [counter.update.eq(done & cur_valid & cur[f"cnt_en_{t}"]),
+                         counter.index.eq(cur[f"cnt_idx_{t}"]), counter.length.eq(done_len)]
+
+        # gearbox: buffered bytes + the incoming chunk, one beat out per clock
+        o = self.o.payload
+        held = Signal(W)
+        held_count = Signal(range(B))
+        flush = Signal()
+        started = Signal()
+        out_port = Signal(ir.PORT_WIDTH)
+        out_tag = Signal(TAG_WIDTH)
+        advance = ~self.o.valid | self.o.ready
+        m.d.comb += chunk_taken.eq(advance & ~flush & chunk_valid)
+        chunk_lanes = Signal(B)
+        m.d.comb += chunk_lanes.eq(lane_mask(chunk_count, B))
+        byte_bits = Cat(*[chunk_lanes[k].replicate(8) for k in range(B)])
+        combined = Signal(2 * W)
+        m.d.comb += combined.eq(held | ((chunk & byte_bits) << (held_count * 8)))
+        total = Signal(range(2 * B + 1))
+        m.d.comb += total.eq(held_count + chunk_count)
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(0)
+            with m.If(flush):
+                m.d.sync += [
+                    self.o.valid.eq(1), o.data.eq(held), o.keep.eq(lane_mask(held_count, B)),
+                    o.last.eq(1), o.first.eq(~started), o.port.eq(out_port), o.tag.eq(out_tag),
+                    flush.eq(0), held.eq(0), held_count.eq(0), started.eq(0),
+                ]
+            with m.Elif(chunk_valid):
+                m.d.sync += [out_port.eq(cur.port), out_tag.eq(cur.tag)]
+                with m.If(total >= B):
+                    m.d.sync += [
+                        self.o.valid.eq(1), o.data.eq(combined[:W]), o.keep.eq(Const((1 << B) - 1, B)),
+                        o.last.eq(chunk_last & (total == B)), o.first.eq(~started),
+                        o.port.eq(cur.port), o.tag.eq(cur.tag),
+                        held.eq(combined[W:]), held_count.eq(total - B),
+                        flush.eq(chunk_last & (total > B)),
+                        started.eq(~(chunk_last & (total == B))),
+                    ]
+                with m.Elif(chunk_last):
+                    m.d.sync += [
+                        self.o.valid.eq(1), o.data.eq(combined[:W]),
+                        o.keep.eq(lane_mask(total, B)), o.last.eq(1), o.first.eq(~started),
+                        o.port.eq(cur.port), o.tag.eq(cur.tag),
+                        held.eq(0), held_count.eq(0), started.eq(0),
+                    ]
+                with m.Else():
+                    m.d.sync += [held.eq(combined[:W]), held_count.eq(total)]
+
+        m.d.comb += self.busy.eq((outstanding != 0) | data_fifo.r_rdy | cur_valid | flush |
+                                 self.o.valid | (beat != 0) | desc_valid | (held_count != 0))
+        return m
+

@@ -1,0 +1,332 @@
+"""Match units: how each table is laid out in hardware, and the hardware itself.
+
+``TableDesc`` is the single description both sides read: the hardware elaboration builds
+memories from it, and the host-side encoder (``hdl.controlplane``) turns STF entries into
+control-port writes from the same numbers (it is also written into the JSON map).
+
+* ``hash`` (only exact keys): ``ways`` block RAMs of ``depth`` entries; way ``w`` is indexed by
+  an H3 hash of the key (a fixed random XOR matrix per way). The host picks a free way.
+* ``tcam`` (any lpm, ternary or range key): ``slots`` entries in registers, value/mask per key
+  bit and lo/hi comparators for range keys; the lowest matching slot wins. The host keeps the
+  slots sorted (lowest priority number, or longest prefix, first) and rewrites them on insert.
+* ``none`` (no keys): always a miss.
+
+Every entry is one bit vector, LSB first: ``valid``, then the match fields, then the action id,
+the action parameters and (tcam) the counter index.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth.lib.memory import Memory
+from wirespeed.compiler import ir
+
+BUILTIN_ACTIONS: dict[str, tuple[ir.Param, ...]] = {
+    "drop": (),
+    "send_to_host": (),
+    "nop": (),
+    "forward": (ir.Param("port", ir.PORT_WIDTH),),
+}
+TCAM_SLOT_LIMIT = 64  # registers per slot grow with key width; deeper tables belong in BRAM
+HASH_WAYS = 4
+
+
+def action_params(program: ir.Program, name: str) -> tuple[ir.Param, ...]:
+    try:
+        return program.action(name).params
+    except KeyError:
+        if name in BUILTIN_ACTIONS:
+            return BUILTIN_ACTIONS[name]
+        raise
+
+
+def bits_for(count: int) -> int:
+    """Bits to number ``count`` things (at least 1)."""
+    return max(1, (count - 1).bit_length())
+
+
+@dataclass
+class TableDesc:
+    name: str
+    unit: int  # control-port unit number
+    kind: str  # "hash" | "tcam" | "none"
+    key_widths: list[int]
+    key_kinds: list[str]
+    actions: list[str]
+    param_widths: dict[str, list[int]]
+    counters: bool
+    ways: int = 0
+    depth: int = 0
+    slots: int = 0
+    capacity: int = 0  # run-time entries the host may add
+    const_count: int = 0
+    hash_rows: list[list[int]] = field(default_factory=list)  # per way: bucket bit -> key mask
+    default_action: int = 0
+    default_params: int = 0
+
+    # -------------------------------------------------------------- derived layout
+    @property
+    def key_width(self) -> int:
+        return sum(self.key_widths)
+
+    def key_offset(self, index: int) -> int:
+        return sum(self.key_widths[:index])
+
+    @property
+    def range_keys(self) -> list[int]:
+        return [i for i, k in enumerate(self.key_kinds) if k == "range"]
+
+    @property
+    def action_bits(self) -> int:
+        return bits_for(len(self.actions))
+
+    @property
+    def param_width(self) -> int:
+        return max([1, *(sum(w) for w in self.param_widths.values())])
+
+    @property
+    def counter_count(self) -> int:
+        """Counter cells: one per slot (hash) or per run-time handle and constant entry
+        (tcam), then the miss counter."""
+        if self.kind == "hash":
+            return self.ways * self.depth + 1
+        return self.capacity + self.const_count + 1
+
+    @property
+    def miss_counter(self) -> int:
+        return self.counter_count - 1
+
+    @property
+    def counter_bits(self) -> int:
+        return bits_for(self.counter_count)
+
+    @property
+    def bucket_bits(self) -> int:
+        return bits_for(self.depth)
+
+    def layout(self) -> dict[str, tuple[int, int]]:
+        """Entry field -> (lsb, width)."""
+        fields: list[tuple[str, int]] = [("valid", 1)]
+        if self.kind == "hash":
+            fields.append(("key", self.key_width))
+        elif self.kind == "tcam":
+            fields += [("value", self.key_width), ("mask", self.key_width)]
+            for i in self.range_keys:
+                fields += [(f"lo{i}", self.key_widths[i]), (f"hi{i}", self.key_widths[i])]
+        fields += [("action", self.action_bits), ("params", self.param_width)]
+        if self.kind == "tcam":
+            fields.append(("counter", self.counter_bits))
+        out, lsb = {}, 0
+        for name, width in fields:
+            out[name] = (lsb, width)
+            lsb += width
+        return out
+
+    @property
+    def entry_width(self) -> int:
+        return sum(w for _, w in self.layout().values())
+
+    def bucket(self, way: int, key: int) -> int:
+        """The software twin of the hardware H3 hash."""
+        out = 0
+        for bit, mask in enumerate(self.hash_rows[way]):
+            out |= (bin(key & mask).count("1") & 1) << bit
+        return out
+
+
+def describe_table(program: ir.Program, table: ir.Table, unit: int) -> TableDesc:
+    names = list(table.actions)
+    if table.default_action.action not in names:
+        names.append(table.default_action.action)
+    kinds = [k.kind.value for k in table.keys]
+    if not table.keys:
+        kind = "none"
+    elif all(k == "exact" for k in kinds):
+        kind = "hash"
+    else:
+        kind = "tcam"
+    desc = TableDesc(
+        name=table.name, unit=unit, kind=kind,
+        key_widths=[k.width for k in table.keys], key_kinds=kinds, actions=names,
+        param_widths={a: [p.width for p in action_params(program, a)] for a in names},
+        counters=table.counters, const_count=len(table.const_entries),
+    )
+    if kind == "hash":
+        desc.ways = HASH_WAYS
+        # a load factor of at most one half keeps insertion failures rare without cuckoo moves
+        desc.depth = max(2, 1 << bits_for(-(-2 * max(table.size, 1) // HASH_WAYS)))
+        desc.capacity = desc.ways * desc.depth
+        rng = random.Random(f"wirespeed/{table.name}")
+        desc.hash_rows = [
+            [rng.getrandbits(desc.key_width) | 1 << (b % desc.key_width)
+             for b in range(desc.bucket_bits)]
+            for _ in range(desc.ways)
+        ]
+    elif kind == "tcam":
+        desc.capacity = max(1, min(table.size, TCAM_SLOT_LIMIT))
+        desc.slots = desc.capacity + desc.const_count
+    call = table.default_action
+    desc.default_action = names.index(call.action)
+    desc.default_params = pack_params(desc.param_widths[call.action], call.args)
+    return desc
+
+
+def pack_params(widths: list[int], args: tuple[int, ...] | list[int]) -> int:
+    value, lsb = 0, 0
+    for width, arg in zip(widths, args, strict=True):
+        value |= (arg & ((1 << width) - 1)) << lsb
+        lsb += width
+    return value
+
+
+# ---------------------------------------------------------------------------- hardware
+
+
+class TableUnit(Elaboratable):
+    """One table's lookup: present ``key`` in cycle t, read ``hit``/``action``/``params``/
+    ``counter`` in cycle t+1. Entries are written through ``commit``/``commit_slot`` from the
+    shared staging register; the default action through ``set_default``."""
+
+    def __init__(self, desc: TableDesc, init_slots: dict[int, int], staging: Signal) -> None:
+        self.desc = desc
+        self.init_slots = init_slots
+        self.staging = staging
+        self.key = Signal(max(1, desc.key_width))
+        self.hit = Signal()
+        self.action = Signal(desc.action_bits)
+        self.params = Signal(desc.param_width)
+        self.counter = Signal(desc.counter_bits)
+        self.commit = Signal()
+        self.commit_slot = Signal(20)
+        self.set_default = Signal()
+        self.default_action = Signal(desc.action_bits, init=desc.default_action)
+        self.default_params = Signal(desc.param_width, init=desc.default_params)
+
+    def _field(self, entry, name: str):
+        lsb, width = self.desc.layout()[name]
+        return entry[lsb:lsb + width]
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        d = self.desc
+        with m.If(self.set_default):
+            m.d.sync += [
+                self.default_action.eq(self._field(self.staging, "action")),
+                self.default_params.eq(self._field(self.staging, "params")),
+            ]
+        match d.kind:
+            case "hash":
+                self._hash(m)
+            case "tcam":
+                self._tcam(m)
+            case "none":
+                m.d.comb += self.counter.eq(d.miss_counter)
+            case _:
+                raise AssertionError(d.kind)
+        return m
+
+    def _hash(self, m: Module) -> None:
+        d = self.desc
+        key_q = Signal.like(self.key)
+        m.d.sync += key_q.eq(self.key)
+        hits, entries, buckets = [], [], []
+        for way in range(d.ways):
+            init = [self.init_slots.get(way * d.depth + b, 0) for b in range(d.depth)]
+            mem = Memory(shape=d.entry_width, depth=d.depth, init=init)
+            m.submodules[f"way{way}"] = mem
+            rd = mem.read_port()
+            wr = mem.write_port()
+            bucket = Cat(*[(self.key & mask).xor() for mask in d.hash_rows[way]])
+            bucket_q = Signal(d.bucket_bits)
+            m.d.comb += rd.addr.eq(bucket)
+            m.d.sync += bucket_q.eq(bucket)
+            m.d.comb += [
+                wr.addr.eq(self.commit_slot[:d.bucket_bits]),
+                wr.data.eq(self.staging[:d.entry_width]),
+                wr.en.eq(self.commit & (self.commit_slot[d.bucket_bits:] == way)),
+            ]
+            entry = rd.data
+            hits.append(self._field(entry, "valid") & (self._field(entry, "key") == key_q))
+            entries.append(entry)
+            buckets.append(Const(way * d.depth, d.counter_bits) + bucket_q)
+        m.d.comb += self.counter.eq(d.miss_counter)
+        for way in reversed(range(d.ways)):  # the last assignment wins: way 0 first
+            with m.If(hits[way]):
+                m.d.comb += [
+                    self.hit.eq(1),
+                    self.action.eq(self._field(entries[way], "action")),
+                    self.params.eq(self._field(entries[way], "params")),
+                    self.counter.eq(buckets[way]),
+                ]
+
+    def _tcam(self, m: Module) -> None:
+        d = self.desc
+        slots = [Signal(d.entry_width, name=f"slot{i}", init=self.init_slots.get(i, 0))
+                 for i in range(d.slots)]
+        for i, slot in enumerate(slots):
+            with m.If(self.commit & (self.commit_slot == i)):
+                m.d.sync += slot.eq(self.staging[:d.entry_width])
+        matches = []
+        for slot in slots:
+            cond = self._field(slot, "valid") & (
+                ((self.key ^ self._field(slot, "value")) & self._field(slot, "mask")) == 0)
+            for i in d.range_keys:
+                lsb, width = d.key_offset(i), d.key_widths[i]
+                part = self.key[lsb:lsb + width]
+                cond &= (part >= self._field(slot, f"lo{i}")) & (part <= self._field(slot, f"hi{i}"))
+            matches.append(cond)
+        hit, action, params, counter = (Signal.like(s) for s in
+                                        (self.hit, self.action, self.params, self.counter))
+        m.d.comb += counter.eq(d.miss_counter)
+        for i in reversed(range(d.slots)):  # the last assignment wins: slot 0 first
+            with m.If(matches[i]):
+                m.d.comb += [
+                    hit.eq(1),
+                    action.eq(self._field(slots[i], "action")),
+                    params.eq(self._field(slots[i], "params")),
+                    counter.eq(self._field(slots[i], "counter")),
+                ]
+        m.d.sync += [self.hit.eq(hit), self.action.eq(action), self.params.eq(params),
+                     self.counter.eq(counter)]
+
+
+class CounterUnit(Elaboratable):
+    """Direct counters of one table: 64-bit packets and bytes per cell, updated once per cycle
+    at most (read in cycle t, written in t+1; the read port is transparent to that write, so
+    back-to-back updates of the same cell see each other)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.update = Signal()
+        self.index = Signal(bits_for(count))
+        self.length = Signal(32)
+        self.read_index = Signal(bits_for(count))
+        self.read_data = Signal(128)  # packets in the low half, bytes in the high half
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        mem = Memory(shape=128, depth=self.count, init=[])
+        m.submodules.mem = mem
+        wr = mem.write_port()
+        rmw = mem.read_port(transparent_for=(wr,))
+        host = mem.read_port()
+        update_q = Signal()
+        index_q = Signal.like(self.index)
+        length_q = Signal.like(self.length)
+        m.d.sync += [update_q.eq(self.update), index_q.eq(self.index), length_q.eq(self.length)]
+        m.d.comb += [
+            rmw.addr.eq(self.index),
+            wr.addr.eq(index_q),
+            wr.en.eq(update_q),
+            wr.data.eq(Cat((rmw.data[:64] + 1)[:64], (rmw.data[64:] + length_q)[:64])),
+            host.addr.eq(self.read_index),
+            self.read_data.eq(host.data),
+        ]
+        return m
+
+
+def mux_default(hit, entry, default):
+    return Mux(hit, entry, default)

@@ -1,0 +1,1 @@
+"""cocotb test benches for the FPGA pipeline (run under Verilator by ``sim.fpga``)."""
