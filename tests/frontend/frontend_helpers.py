@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from wirespeed.compiler import ir
 from wirespeed.compiler.frontend import compile_source
 
@@ -26,8 +25,3 @@ def ingress(control_body: str, decls: str = "", *, passes: bool = False) -> list
     """The lowered ingress statements of ``control ingress { control_body }``, as s-expressions."""
     program = compile_program(f"{decls}\ncontrol ingress {{\n{control_body}\n}}\n", passes=passes)
     return [ir.sexpr(s) for s in program.ingress]
-
-
-@pytest.fixture
-def lower_ingress():
-    return ingress

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import compile_program, ingress
+from frontend_helpers import compile_program, ingress
 from wirespeed.compiler import ir
 
 F8 = "(FieldRef :header ipv4 :field ttl :type bit<8>)"
