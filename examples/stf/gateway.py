@@ -192,6 +192,8 @@ def build() -> StfFile:
         for line in maglev.stf_add_lines(pool, vip_id):
             stf.add_line(line)
 
+    for vip_id in range(3):
+        stf.track_register("vip_packets", vip_id)  # vip id 2 has no backends: stays 0
     default_route: tuple[int, str] | None = None
 
     def through(vni: int, inner: Packet | bytes, note: str, rule: str | None, *,
@@ -229,7 +231,8 @@ def build() -> StfFile:
         backend = backend_for(vip_id, ip.src, ip.dst, ip.proto, l4.sport, l4.dport)
         route_id, port, mac = route_for(backend)
         stf.packet(FABRIC, sent, expect=(port, load_balanced(inner, backend, mac)),
-                   counts=[*counts, ("routes", route_id)], malformed=malformed,
+                   counts=[*counts, ("routes", route_id)],
+                   increments=[("vip_packets", vip_id)], malformed=malformed,
                    note=note + f": backend {backend}, IP-in-IP out of port {port}")
 
     def to_host(frame: Packet | bytes, note: str, counts: list = (), **kw: bool) -> None:
@@ -364,6 +367,7 @@ def build() -> StfFile:
             "198.18.0.5 again", "bench_net")
 
     stf.check_counters()
+    stf.check_registers()
     return stf
 
 

@@ -144,6 +144,8 @@ def build() -> StfFile:
         for line in maglev.stf_add_lines(pool, vip_id):
             stf.add_line(line)
 
+    for vip_id in range(4):
+        stf.track_register("vip_packets", vip_id)  # 2: no backends, 3: no such VIP
     default_route: tuple[str, int, str] | None = None
 
     def balanced(client: Packet | bytes, note: str, *, malformed: bool = False,
@@ -160,15 +162,17 @@ def build() -> StfFile:
             assert backend == expect_backend, (backend, expect_backend)
         route = route_for(backend)
         counts = [("vips", entry_id)]
+        # a backend was found: the VIP's packet count goes up, whether or not it is routable
+        increments = [("vip_packets", vip_id)]
         text = f"{note}: bucket {bucket:#04x} -> backend {backend}"
         if route is None and default_route is None:
-            stf.packet(EDGE, client, counts=[*counts, ("routes", None)], malformed=malformed,
-                       note=text + ", which has no route: dropped")
+            stf.packet(EDGE, client, counts=[*counts, ("routes", None)], increments=increments,
+                       malformed=malformed, note=text + ", which has no route: dropped")
             return backend
         route_id, port, mac = route if route is not None else (None, *default_route[1:])
         stf.packet(EDGE, client, expect=(port, encapsulated(client, backend, vip_id, mac)),
-                   counts=[*counts, ("routes", route_id)], malformed=malformed,
-                   note=text + f", port {port}")
+                   counts=[*counts, ("routes", route_id)], increments=increments,
+                   malformed=malformed, note=text + f", port {port}")
         return backend
 
     def to_host(client: Packet | bytes, note: str, counts: list = (), **kw: bool) -> None:
@@ -287,6 +291,7 @@ def build() -> StfFile:
              "the flow whose backend had no route", expect_backend="10.4.0.9")
 
     stf.check_counters()
+    stf.check_registers()
     return stf
 
 
