@@ -88,3 +88,8 @@ def compile_program(program: ir.Program, outdir: Path, entries: object = None) -
         stf_path.write_text("\n".join(stf_header + lines) + "\n")
         written.append(stf_path)
     return written
+
+
+# `wirespeed compile --entries E.stf` hands this backend the whole StfTest, so it can also
+# write E.stf rewritten for p4c's runner (compiler/backends.py).
+compile_program.takes_stf_test = True  # type: ignore[attr-defined]

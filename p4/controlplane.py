@@ -75,6 +75,23 @@ def expand_entry_for_p4(table: ir.Table, entry: ir.Entry) -> list[tuple[ir.Match
     return [tuple(combo) for combo in itertools.product(*per_key)]
 
 
+class Installed:
+    """The expanded entries already written per table. Two different ranges can expand to the
+    same prefix; at the same priority the earlier entry always wins there (the model breaks
+    ties by insertion order), so a later identical entry could never match and is left out
+    instead of being refused by bmv2 as a duplicate."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, object, int | None]] = set()
+
+    def first_time(self, table: str, key: object, priority: int | None) -> bool:
+        item = (table, key, priority)
+        if item in self.seen:
+            return False
+        self.seen.add(item)
+        return True
+
+
 def p4_match_text(m: ir.Match, width: int) -> str:
     """A keyset expression for ``const entries``."""
     from wirespeed.p4.emit import literal
@@ -179,6 +196,7 @@ def cli_commands(program: ir.Program, names: Names, ops: list[Op],
     from wirespeed.compiler.model import find_action
 
     expansion = Expansion()
+    installed = Installed()
     lines: list[str] = []
     for op in ops:
         match op:
@@ -186,7 +204,8 @@ def cli_commands(program: ir.Program, names: Names, ops: list[Op],
                 t = program.table(table)
                 action = find_action(program, entry.action.action)
                 args = " ".join(f"0x{v:x}" for v in entry.action.args)
-                combos = expand_entry_for_p4(t, entry)
+                combos = [c for c in expand_entry_for_p4(t, entry)
+                          if installed.first_time(table, c, entry.priority)]
                 expansion.count(table, 1, len(combos))
                 for combo in combos:
                     keys = " ".join(_cli_value(m, p4_kind(k.kind), k.width)
@@ -237,8 +256,8 @@ def _stf_values(m: ir.Match, kind: ir.MatchKind, width: int) -> list[str]:
             assert_never(m)
 
 
-def stf_add_lines(program: ir.Program, names: Names, table: str,
-                  entry: ir.Entry) -> list[str]:
+def stf_add_lines(program: ir.Program, names: Names, table: str, entry: ir.Entry,
+                  installed: Installed | None = None) -> list[str]:
     t = program.table(table)
     from wirespeed.compiler.model import find_action
 
@@ -250,6 +269,8 @@ def stf_add_lines(program: ir.Program, names: Names, table: str,
         per_key = [[f"{k.name}:{v}" for v in _stf_values(m, p4_kind(k.kind), k.width)]
                    for m, k in zip(combo, t.keys, strict=True)]
         for keys in itertools.product(*per_key):
+            if installed is not None and not installed.first_time(table, keys, entry.priority):
+                continue
             prio = f" {entry.priority}" if t.needs_priority else ""
             lines.append(f"add {names.tables[table]}{prio} {' '.join(keys)} "
                          f"{names.actions[action.name]}({args})")
@@ -260,11 +281,12 @@ def rewrite_stf(program: ir.Program, names: Names, test: StfTest) -> tuple[list[
     """The STF ``test`` with P4 names and only what p4c's runner knows; returns the lines and
     how many ``add`` lines the range and nibble expansion produced."""
     items: list[tuple[int, int, list[str]]] = []  # (line, order, text)
+    installed = Installed()
     adds = 0
     for order, (op, line) in enumerate(zip(test.ops, test.op_lines, strict=True)):
         match op:
             case AddEntry(table, entry):
-                texts = stf_add_lines(program, names, table, entry)
+                texts = stf_add_lines(program, names, table, entry, installed)
                 adds += len(texts)
                 items.append((line, order, texts))
             case SetDefault(table, call):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wirespeed.compiler import ir
 from wirespeed.p4.compile import compile_program
-from wirespeed.p4.controlplane import expand_entry_for_p4, p4_kind
+from wirespeed.p4.controlplane import Installed, expand_entry_for_p4, p4_kind
 from wirespeed.p4.emit import build_output
 from wirespeed.sim.executor import CounterValue, Executor, ExecutorError, Output
 from wirespeed.sim.p4exec.machine import KeyMatch, P4ExecError, TableEntry, V1Machine, mask
@@ -67,6 +67,7 @@ class P4Executor(Executor):
             except (P4SyntaxError, P4ExecError) as e:
                 raise ExecutorError(f"the P4 executor cannot run {path.name}: {e}") from None
         self.handles: dict[str, list[list[TableEntry]]] = {}
+        self.installed = Installed()
 
     @staticmethod
     def unavailable_reason() -> str | None:
@@ -80,6 +81,8 @@ class P4Executor(Executor):
         installed = []
         try:
             for combo in expand_entry_for_p4(t, entry):
+                if not self.installed.first_time(table, combo, entry.priority):
+                    continue
                 matches = tuple(key_match(m, p4_kind(k.kind), k.width)
                                 for m, k in zip(combo, t.keys, strict=True))
                 installed.append(self.machine.add_entry(

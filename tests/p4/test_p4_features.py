@@ -271,3 +271,35 @@ control ingress {
     lines += [packet(0, pkt(2)), expect(1, coloured(pkt(2), 0))]   # unconfigured: green
     lines += [packet(0, pkt(200)), expect(1, coloured(pkt(200), 0))]  # out of range: green
     assert_both_pass(program_from(source), stf(*lines))
+
+
+def test_ranges_that_expand_to_the_same_prefix_at_one_priority() -> None:
+    # 4..11 becomes 4..7 and 8..11; 8..11 is then the same ternary entry at the same priority:
+    # bmv2 would refuse the duplicate, so the control plane leaves it out; the earlier entry
+    # wins there anyway.
+    source = prog("""
+action mark(id: bit<16>) { ipv4.identification = id; forward(1); }
+control ingress { if udp.valid { meta.port = udp.dst_port; } ports.apply(); }
+""".replace("action mark", """table ports {
+  key { meta.port: range; }
+  actions { mark; drop; }
+  default drop;
+  size 8;
+}
+action mark"""), metadata="port: bit<16>;")
+
+    def pkt(dport: int) -> bytes:
+        return bytes(Ether() / IP() / UDP(sport=1, dport=dport))
+
+    def marked(data: bytes, ident: int) -> bytes:
+        out = Ether(data)
+        out[IP].id = ident
+        del out[IP].chksum
+        return bytes(out)
+
+    assert_both_pass(program_from(source), stf(
+        "add ports 1 meta.port:4..11 mark(id:1)",
+        "add ports 1 meta.port:8..12 mark(id:2)",
+        packet(0, pkt(9)), expect(1, marked(pkt(9), 1)),
+        packet(0, pkt(12)), expect(1, marked(pkt(12), 2)),
+    ))
