@@ -19,7 +19,7 @@ Typing in short (the full rules are in docs/language.md):
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +85,8 @@ class TableInfo:
     size: int = 1024
     counters: bool = False
     entries: list[ast.EntryDecl] = field(default_factory=list)
+    #: normalised match (and priority) of each checked entry, for duplicates
+    entry_keys: dict[tuple, Span] = field(default_factory=dict)
 
     @property
     def needs_priority(self) -> bool:
@@ -1160,11 +1162,23 @@ class Checker:
 
     def entry(self, t: TableInfo, e: ast.EntryDecl) -> None:
         tname = t.decl.name.name
+        errors_before = sum(d.is_error for d in self.r.diagnostics)
         if len(e.patterns) != len(t.keys):
             _count_error(self.r, e.span, len(e.patterns), len(t.keys))
         else:
             for pat, (kdecl, ref, kind) in zip(e.patterns, t.keys, strict=True):
                 self.pattern(pat, ref.width, kind, _text(kdecl.expr))
+            if sum(d.is_error for d in self.r.diagnostics) == errors_before:
+                # the control plane refuses a second entry with the same match (and priority)
+                key = (tuple(entry_match(p, kind, ref.width, lambda x: self.c.values[id(x)])
+                             for p, (_, ref, kind) in zip(e.patterns, t.keys, strict=True)),
+                       e.priority if t.needs_priority else None)
+                if key in t.entry_keys:
+                    msg.DUPLICATE_ENTRY.emit(self.r, e.span, table=tname,
+                                             notes=self.note_at("the first entry",
+                                                                t.entry_keys[key]))
+                else:
+                    t.entry_keys[key] = e.span
         if t.needs_priority and e.priority is None:
             msg.NEEDS_PRIORITY.emit(self.r, e.span, table=tname)
         elif not t.needs_priority and e.priority is not None:
@@ -1458,6 +1472,44 @@ class Checker:
 
 
 # ------------------------------------------------------------------------------- helpers
+
+
+def _prefix_mask(length: int, width: int) -> int:
+    return _mask(width) ^ _mask(width - length)
+
+
+def entry_match(p: ast.Pattern, kind: ir.MatchKind, width: int,
+                val: Callable[[ast.Expr], int]) -> ir.Match:
+    """A checked entry pattern as the one IR match its key kind uses (see compiler.lower)."""
+    full = _mask(width)
+    match kind, p:
+        case ir.MatchKind.EXACT, ast.ValuePat():
+            return ir.Exact(val(p.value))
+        case ir.MatchKind.LPM, ast.WildcardPat():
+            return ir.Lpm(0, 0)
+        case ir.MatchKind.LPM, ast.ValuePat():
+            return ir.Lpm(val(p.value), width)
+        case ir.MatchKind.LPM, ast.PrefixPat():
+            length = val(p.prefix_len)
+            return ir.Lpm(val(p.value) & _prefix_mask(length, width), length)
+        case ir.MatchKind.TERNARY, ast.WildcardPat():
+            return ir.Ternary(0, 0)
+        case ir.MatchKind.TERNARY, ast.ValuePat():
+            return ir.Ternary(val(p.value), full)
+        case ir.MatchKind.TERNARY, ast.MaskPat():
+            m = val(p.mask)
+            return ir.Ternary(val(p.value) & m, m)
+        case ir.MatchKind.TERNARY, ast.PrefixPat():
+            m = _prefix_mask(val(p.prefix_len), width)
+            return ir.Ternary(val(p.value) & m, m)
+        case ir.MatchKind.RANGE, ast.WildcardPat():
+            return ir.Range(0, full)
+        case ir.MatchKind.RANGE, ast.ValuePat():
+            v = val(p.value)
+            return ir.Range(v, v)
+        case ir.MatchKind.RANGE, ast.RangePat():
+            return ir.Range(val(p.lo), val(p.hi))
+    raise AssertionError(f"unchecked pattern {p!r} for a {kind} key")
 
 
 def _count_error(reporter: Reporter, span: Span, found: int, expected: int) -> None:

@@ -32,7 +32,8 @@ from wirespeed.compiler.check import (
     TableInfo,
     ValidR,
     _apply_condition,
-    _mask,
+    _prefix_mask,
+    entry_match,
 )
 
 BUILTIN_ORDER = ("nop", "drop", "send_to_host", "forward")
@@ -310,37 +311,6 @@ class Lowerer:
                 return ir.Ternary(self.val(p.value) & m, m)
         raise AssertionError(p)
 
-    def entry_match(self, p: ast.Pattern, kind: ir.MatchKind, width: int) -> ir.Match:
-        full = _mask(width)
-        match kind, p:
-            case ir.MatchKind.EXACT, ast.ValuePat():
-                return ir.Exact(self.val(p.value))
-            case ir.MatchKind.LPM, ast.WildcardPat():
-                return ir.Lpm(0, 0)
-            case ir.MatchKind.LPM, ast.ValuePat():
-                return ir.Lpm(self.val(p.value), width)
-            case ir.MatchKind.LPM, ast.PrefixPat():
-                length = self.val(p.prefix_len)
-                return ir.Lpm(self.val(p.value) & _prefix_mask(length, width), length)
-            case ir.MatchKind.TERNARY, ast.WildcardPat():
-                return ir.Ternary(0, 0)
-            case ir.MatchKind.TERNARY, ast.ValuePat():
-                return ir.Ternary(self.val(p.value), full)
-            case ir.MatchKind.TERNARY, ast.MaskPat():
-                m = self.val(p.mask)
-                return ir.Ternary(self.val(p.value) & m, m)
-            case ir.MatchKind.TERNARY, ast.PrefixPat():
-                m = _prefix_mask(self.val(p.prefix_len), width)
-                return ir.Ternary(self.val(p.value) & m, m)
-            case ir.MatchKind.RANGE, ast.WildcardPat():
-                return ir.Range(0, full)
-            case ir.MatchKind.RANGE, ast.ValuePat():
-                v = self.val(p.value)
-                return ir.Range(v, v)
-            case ir.MatchKind.RANGE, ast.RangePat():
-                return ir.Range(self.val(p.lo), self.val(p.hi))
-        raise AssertionError(f"unchecked pattern {p!r} for a {kind} key")
-
     def call_of(self, ref: ast.ActionRef | None) -> ir.ActionCall:
         if ref is None:
             return ir.ActionCall("nop")
@@ -350,7 +320,7 @@ class Lowerer:
         keys = tuple(ir.TableKey(self.lvalue(k.expr), kind, k.span) for k, _, kind in t.keys)
         entries = tuple(
             ir.Entry(
-                tuple(self.entry_match(p, kind, ref.width)
+                tuple(entry_match(p, kind, ref.width, self.val)
                       for p, (_, ref, kind) in zip(e.patterns, t.keys, strict=True)),
                 self.call_of(e.action),
                 e.priority if t.needs_priority else None,
@@ -408,10 +378,6 @@ def lower(checked: Checked) -> ir.Program:
 # --------------------------------------------------------------- reads and writes (for inlining)
 
 Loc = tuple[str, ...]
-
-
-def _prefix_mask(length: int, width: int) -> int:
-    return _mask(width) ^ _mask(width - length)
 
 
 def _reads(e: ir.Expr) -> set[Loc]:

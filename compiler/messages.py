@@ -167,6 +167,8 @@ DUPLICATE_CASE = _m("E0412", "action `{name}` has two cases in this switch",
                     "the same label twice in a switch")
 TOO_MANY_ENTRIES = _m("E0413", "table `{table}` has {count} entries but size {size}",
                       "more constant entries than the table's size")
+DUPLICATE_ENTRY = _m("E0414", "this entry of table `{table}` matches exactly what an earlier "
+                     "entry matches", "two constant entries with the same match (and priority)")
 UNUSED_TABLE = _m("W0401", "table `{name}` is never applied", "a table the control never applies")
 
 # ---- E05xx: actions and the control --------------------------------------------------------
