@@ -29,6 +29,10 @@ from wirespeed.compiler.diagnostics import Reporter
 from wirespeed.compiler.ir import Span
 
 MAX_WIDTH = 128
+#: tables, registers and meters hold at most this many entries or cells (16 Mi)
+MAX_SIZE = 1 << 24
+#: a varbytes field is at most this long (IPv4 options: 40)
+MAX_VARBYTES = 255
 BUILTIN_ACTIONS: dict[str, tuple[tuple[str, int], ...]] = {
     "nop": (),
     "drop": (),
@@ -294,15 +298,17 @@ class Checker:
                         self.c.consts[d.name.name] = ConstInfo(d, d.width, None)
                 case ast.RegisterDecl():
                     self.check_width(d.width, d.width_span)
-                    if d.size < 1:
-                        msg.BAD_SIZE.emit(self.r, d.size_span, what="a register's size")
+                    if not 1 <= d.size <= MAX_SIZE:
+                        msg.BAD_SIZE.emit(self.r, d.size_span, what="a register's size",
+                                          max=MAX_SIZE)
                     if self.declare_value("register", d.name):
                         self.c.registers[d.name.name] = d
                 case ast.MeterDecl():
                     if d.unit.name not in ("packets", "bytes"):
                         msg.BAD_METER_UNIT.emit(self.r, d.unit.span, name=d.unit.name)
-                    if d.size < 1:
-                        msg.BAD_SIZE.emit(self.r, d.size_span, what="a meter's size")
+                    if not 1 <= d.size <= MAX_SIZE:
+                        msg.BAD_SIZE.emit(self.r, d.size_span, what="a meter's size",
+                                          max=MAX_SIZE)
                     if self.declare_value("meter", d.name):
                         self.c.meters[d.name.name] = d
                 case ast.ActionDecl():
@@ -391,8 +397,8 @@ class Checker:
 
     def varlen(self, f: ast.VarField, fields: dict[str, ir.Field]) -> ir.VarLen | None:
         """``field``, ``field * k``, ``field * k + c`` or ``field * k - c`` (or ``+ c`` alone)."""
-        if f.max_bytes < 1:
-            msg.BAD_SIZE.emit(self.r, f.span, what="a varbytes maximum")
+        if not 1 <= f.max_bytes <= MAX_VARBYTES:
+            msg.BAD_SIZE.emit(self.r, f.span, what="a varbytes maximum", max=MAX_VARBYTES)
             return None
         bad = "the length of a varbytes field is `FIELD * SCALE + OFFSET` with an earlier " \
               "field of the header and number literals"
@@ -1083,8 +1089,9 @@ class Checker:
                 case ast.DefaultProp():
                     t.default = prop.action
                 case ast.SizeProp():
-                    if prop.size < 1:
-                        msg.BAD_SIZE.emit(self.r, prop.span, what="a table's size")
+                    if not 1 <= prop.size <= MAX_SIZE:
+                        msg.BAD_SIZE.emit(self.r, prop.span, what="a table's size",
+                                          max=MAX_SIZE)
                     t.size = prop.size
                 case ast.CountersProp():
                     t.counters = True
@@ -1096,7 +1103,7 @@ class Checker:
             self.action_ref(t, t.default, "default")
         for entry in t.entries:
             self.entry(t, entry)
-        if len(t.entries) > t.size >= 1:
+        if len(t.entries) > t.size >= 1 and t.size <= MAX_SIZE:
             msg.TOO_MANY_ENTRIES.emit(self.r, t.decl.name.span, table=tname,
                                       count=len(t.entries), size=t.size)
 

@@ -24,7 +24,7 @@ from wirespeed.compiler.diagnostics import (
     render_all,
 )
 from wirespeed.compiler.lower import lower
-from wirespeed.compiler.messages import CANNOT_READ
+from wirespeed.compiler.messages import CANNOT_READ, TOO_DEEP
 from wirespeed.compiler.parse import parse_source
 from wirespeed.compiler.passes import run_passes
 
@@ -59,6 +59,18 @@ def std_header_types() -> dict[str, ir.HeaderType]:
 def _analyse(text: str, filename: str) -> tuple[ir.Program | None, list[Diagnostic]]:
     """Parse, check and lower; the program is None when there are errors."""
     reporter = Reporter()
+    try:
+        return _analyse_into(text, filename, reporter)
+    except RecursionError:
+        # the checker and lowering recurse over the tree; thousands of nested levels are a
+        # program no one means to write, and deserve an error rather than a crash
+        reporter.add_source(filename, text)
+        TOO_DEEP.emit(reporter, ir.Span(filename, 1, 1, 1, 2))
+        return None, reporter.diagnostics
+
+
+def _analyse_into(text: str, filename: str,
+                  reporter: Reporter) -> tuple[ir.Program | None, list[Diagnostic]]:
     parsed = parse_source(text, filename, reporter)
     if parsed is None:
         return None, reporter.diagnostics

@@ -61,6 +61,8 @@ MISSING_TRANSITION = _m("E0007",
 BAD_LITERAL = _m("E0008", "invalid {kind} literal `{text}`",
                  "an IPv4 address, MAC or IPv6 address that is not well formed")
 CANNOT_READ = _m("E0009", "cannot read `{path}`: {reason}", "the source file cannot be read")
+TOO_DEEP = _m("E0011", "expressions or blocks nest too deeply for the compiler (hundreds of "
+               "levels); split them up", "an absurdly deep expression or nesting")
 UNKNOWN_MODULE = _m("E0010", "unknown module `{name}`; the only module is `std`",
                     "`import` of something other than `std`")
 
@@ -119,7 +121,7 @@ BAD_VARBYTES = _m("E0216", "{why}", "a varbytes field that is not last or whose 
 EMPTY_RANGE = _m("E0217", "range {lo}..{hi} is empty (lo > hi)", "a range pattern with lo > hi")
 BAD_PREFIX = _m("E0218", "prefix length {length} is longer than the key's {width} bits",
                 "an lpm prefix longer than the key")
-BAD_SIZE = _m("E0219", "{what} must be at least 1", "a zero size")
+BAD_SIZE = _m("E0219", "{what} must be between 1 and {max}", "a size of zero or too large")
 NO_MULTIPLY = _m("E0221", "`*` is only allowed in the length of a varbytes field",
                   "multiplication in an expression")
 CONST_CYCLE = _m("E0222", "constant `{name}` is defined in terms of itself",

@@ -8,7 +8,7 @@ import ipaddress
 import re
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.tree import Meta
 from wirespeed.compiler import ast
@@ -64,8 +64,9 @@ def parse_literal(token: Token) -> tuple[int | None, str]:
 # ---------------------------------------------------------------------------- transformer
 
 
-class _Builder(Transformer):
-    """Builds AST nodes; knows nothing about what names mean."""
+class _Builder(Transformer_NonRecursive):
+    """Builds AST nodes; knows nothing about what names mean. (Iterative, so a deeply nested
+    expression cannot exhaust Python's stack here.)"""
 
     def __init__(self, path: str) -> None:
         super().__init__(visit_tokens=False)
