@@ -33,6 +33,10 @@ from wirespeed.xdp.tables import (
     plan_table,
 )
 
+# The sets of headers that may be valid together at a point of the program: one set per way of
+# getting there (parser path, actions run). None: nothing is known.
+VState = frozenset[frozenset[str]] | None
+
 
 class CodegenError(Exception):
     """A program this backend cannot express; the message is for the user."""
@@ -171,6 +175,10 @@ class Generator:
         self._accessors: dict[tuple[str, str, str], str] = {}
         self._copy_sizes: set[int] = set()
         self._tmp = 0
+        self.vstate: VState = None
+        self.final: VState = frozenset()  # at the end of the ingress control
+        self.table_ctx: dict[str, VState] = {}
+        self.action_ctx: dict[str, VState] = {}
         self._analyse()
 
     # ------------------------------------------------------------------ analysis
@@ -220,12 +228,29 @@ class Generator:
         raise CodegenError("field too wide to read")
 
     def getter(self, header: str, fname: str) -> str:
+        """``get_H_F`` (0 when H is invalid), or ``read_H_F`` where H is known to be valid."""
+        read = self._reader(header, fname)
+        if header in self.known():
+            return read
         key = ("get", header, fname)
+        if key not in self._accessors:
+            info = self.headers[header]
+            name = f"get_{info.c}_{c_ident(fname)}"
+            t = ctype(info.type.field(fname).width)
+            self.out.accessors.append(
+                f"static __always_inline {t} {name}(const struct packet *p)\n{{\n"
+                f"\tif (!(VALID_BITS(p) & {info.valid_flag}))\n\t\treturn 0;\n"
+                f"\treturn {read}(p);\n}}\n")
+            self._accessors[key] = name
+        return self._accessors[key]
+
+    def _reader(self, header: str, fname: str) -> str:
+        key = ("read", header, fname)
         if key in self._accessors:
             return self._accessors[key]
         info = self.headers[header]
         f = info.type.field(fname)
-        name = f"get_{info.c}_{c_ident(fname)}"
+        name = f"read_{info.c}_{c_ident(fname)}"
         offset = info.type.offset_bits(fname)
         b0, b1 = offset // 8, (offset + f.width - 1) // 8
         t = ctype(f.width)
@@ -238,21 +263,36 @@ class Generator:
         if f.width != load_bits:
             value = f"({value} & {_const(mask(f.width), max(f.width, 1))})"
         self.out.accessors.append(
-            f"/* {header}.{fname}: bit<{f.width}> at bit {offset} */\n"
+            f"/* {header}.{fname}: bit<{f.width}> at bit {offset}, {header} valid */\n"
             f"static __always_inline {t} {name}(const struct packet *p)\n{{\n"
             f"\tconst __u8 *h = p->h_{info.c};\n\n"
-            f"\tif (!(VALID_BITS(p) & {info.valid_flag}))\n\t\treturn 0;\n"
             f"\treturn ({t}){value};\n}}\n")
         self._accessors[key] = name
         return name
 
     def setter(self, header: str, fname: str) -> str:
+        """``set_H_F`` (no effect when H is invalid), or ``write_H_F`` where H is known valid."""
+        write = self._writer(header, fname)
+        if header in self.known():
+            return write
         key = ("set", header, fname)
+        if key not in self._accessors:
+            info = self.headers[header]
+            name = f"set_{info.c}_{c_ident(fname)}"
+            t = ctype(info.type.field(fname).width)
+            self.out.accessors.append(
+                f"static __always_inline void {name}(struct packet *p, {t} v)\n{{\n"
+                f"\tif (VALID_BITS(p) & {info.valid_flag})\n\t\t{write}(p, v);\n}}\n")
+            self._accessors[key] = name
+        return self._accessors[key]
+
+    def _writer(self, header: str, fname: str) -> str:
+        key = ("write", header, fname)
         if key in self._accessors:
             return self._accessors[key]
         info = self.headers[header]
         f = info.type.field(fname)
-        name = f"set_{info.c}_{c_ident(fname)}"
+        name = f"write_{info.c}_{c_ident(fname)}"
         offset = info.type.offset_bits(fname)
         b0, b1 = offset // 8, (offset + f.width - 1) // 8
         t = ctype(f.width)
@@ -270,12 +310,49 @@ class Generator:
                     f"\tw = (w & ~({wt}){m}) | ((({wt})v << {shift}) & {m});\n"
                     f"\tstore_be{load * 8}(h + {begin}, w);\n")
         self.out.accessors.append(
-            f"/* {header}.{fname} = v (no effect when {header} is invalid) */\n"
+            f"/* {header}.{fname} = v, {header} valid */\n"
             f"static __always_inline void {name}(struct packet *p, {t} v)\n{{\n"
-            f"\t__u8 *h = p->h_{info.c};\n\n"
-            f"\tif (!(VALID_BITS(p) & {info.valid_flag}))\n\t\treturn;\n{body}}}\n")
+            f"\t__u8 *h = p->h_{info.c};\n\n{body}}}\n")
         self._accessors[key] = name
         return name
+
+    # ------------------------------------------------------------------ validity
+
+    def known(self) -> frozenset[str]:
+        """Headers valid on every path that reaches the code being generated."""
+        if self.vstate is None:
+            return frozenset()
+        if not self.vstate:  # unreachable
+            return frozenset(self.headers)
+        return frozenset.intersection(*self.vstate)
+
+    def _action_effect(self, action: ir.Action, state: VState) -> VState:
+        if state is None:
+            return None
+        out = set()
+        for valid in state:
+            current = set(valid)
+            for st in _walk(action.body):
+                match st:
+                    case ir.SetValid(h):
+                        current.add(h)
+                    case ir.SetInvalid(h):
+                        current.discard(h)
+                    case _:
+                        pass
+            out.add(frozenset(current))
+        return frozenset(out)
+
+    def _apply_site(self, table: str) -> None:
+        """Record the context of a table's key reads and actions; step over its effect."""
+        t = self.program.table(table)
+        before = self.vstate
+        self.table_ctx[table] = _union(self.table_ctx.get(table, frozenset()), before)
+        after: VState = frozenset()
+        for name in {*t.actions, t.default_action.action}:
+            self.action_ctx[name] = _union(self.action_ctx.get(name, frozenset()), before)
+            after = _union(after, self._action_effect(find_action(self.program, name), before))
+        self.vstate = after
 
     def copy_fn(self, size: int) -> str:
         if size not in self._copy_sizes:
@@ -389,8 +466,23 @@ class Generator:
 
     def stmts(self, body: tuple[ir.Stmt, ...], params: dict[str, str], depth: int) -> list[str]:
         out: list[str] = []
-        for s in body:
-            out += self.stmt(s, params, depth)
+        i = 0
+        while i < len(body):
+            run = []
+            while i < len(body) and isinstance(body[i], ir.SetInvalid):
+                run.append(body[i])
+                i += 1
+            if len(run) > 1:  # one update of the valid bits for a whole decap
+                for st in run:
+                    self.stmt(st, params, depth)
+                flags = " | ".join(self.headers[st.header].valid_flag for st in run)
+                out.append("\t" * depth + f"VALID_BITS(p) &= ~({flags});")
+                continue
+            if run:
+                out += self.stmt(run[0], params, depth)
+                continue
+            out += self.stmt(body[i], params, depth)
+            i += 1
         return out
 
     def stmt(self, s: ir.Stmt, params: dict[str, str], depth: int) -> list[str]:
@@ -400,6 +492,8 @@ class Generator:
                 return [ind + self.store(target, self.expr(value, params))]
             case ir.SetValid(header):
                 info = self.headers[header]
+                if self.vstate is not None:
+                    self.vstate = frozenset(v | {header} for v in self.vstate)
                 lines = [f"{ind}if (!(VALID_BITS(p) & {info.valid_flag})) {{",
                          f"{ind}\t/* a new {header}: all fields zero, held in scratch */",
                          f"{ind}\t__builtin_memset(p->scratch->{info.c}, 0, {info.size});",
@@ -410,6 +504,8 @@ class Generator:
                           f"{ind}\tINPKT_BITS(p) &= ~{info.valid_flag};", f"{ind}}}"]
                 return lines
             case ir.SetInvalid(header):
+                if self.vstate is not None:
+                    self.vstate = frozenset(v - {header} for v in self.vstate)
                 return [f"{ind}VALID_BITS(p) &= ~{self.headers[header].valid_flag};"]
             case ir.Forward(port):
                 return [f"{ind}p->meta.std_egress_port = "
@@ -447,38 +543,57 @@ class Generator:
                         f"{m.size}, {amount})")
                 return [ind + self.store(target, call)]
             case ir.Apply(table):
+                self._apply_site(table)
                 return [f"{ind}apply_{c_ident(table)}(p);"]
             case ir.ApplyHit(table, hit, miss):
+                self._apply_site(table)
+                after = self.vstate
                 lines = [f"{ind}if (apply_{c_ident(table)}(p) & TABLE_HIT) {{"]
                 lines += self.stmts(hit, params, depth + 1)
+                hit_out, self.vstate = self.vstate, after
                 if miss:
                     lines.append(f"{ind}}} else {{")
                     lines += self.stmts(miss, params, depth + 1)
                 lines.append(f"{ind}}}")
+                self.vstate = _union(hit_out, self.vstate)
                 return lines
             case ir.ApplySwitch(table, cases, default):
                 plan = self.tables[table]
+                self._apply_site(table)
+                after = self.vstate
+                merged: VState = frozenset()
                 lines = [f"{ind}switch (apply_{c_ident(table)}(p) & TABLE_ACTION) {{"]
                 for case in cases:
                     for a in case.actions:
                         lines.append(f"{ind}case {_action_const(plan, a)}:")
                     lines.append(f"{ind}\t{{")
+                    self.vstate = after
                     lines += self.stmts(case.body, params, depth + 2)
+                    merged = _union(merged, self.vstate)
                     lines += [f"{ind}\t}}", f"{ind}\tbreak;"]
                 lines.append(f"{ind}default:")
                 lines.append(f"{ind}\t{{")
+                self.vstate = after
                 lines += self.stmts(default, params, depth + 2)
+                self.vstate = _union(merged, self.vstate)
                 lines += [f"{ind}\t}}", f"{ind}\tbreak;", f"{ind}}}"]
                 return lines
             case ir.If(cond, then, otherwise):
+                before = self.vstate
                 lines = [f"{ind}if ({self.expr(cond, params)}) {{"]
+                self.vstate = _refine(before, cond, True)
                 lines += self.stmts(then, params, depth + 1)
+                then_out = self.vstate
+                self.vstate = _refine(before, cond, False)
                 if otherwise:
                     lines.append(f"{ind}}} else {{")
                     lines += self.stmts(otherwise, params, depth + 1)
                 lines.append(f"{ind}}}")
+                self.vstate = _union(then_out, self.vstate)
                 return lines
             case ir.Return():
+                self.final = _union(self.final, self.vstate)
+                self.vstate = frozenset()
                 return [f"{ind}goto ingress_done;"]
             case _:
                 assert_never(s)
@@ -490,8 +605,9 @@ class Generator:
             raise CodegenError(f"hashed fields total {total} bits, not whole bytes")
         nbytes = total // 8
         buf = self._tmpname("hash_in")
+        aligned = all(_width(e.type) % 8 == 0 for e in exprs)
         lines = [f"{ind}{{", f"{ind}\t/* the fields concatenated MSB first */",
-                 f"{ind}\t__u8 {buf}[{nbytes}] = {{}};"]
+                 f"{ind}\t__u8 {buf}[{nbytes}]{';' if aligned else ' = {};'}"]
         pos = 0
         for e in exprs:
             w = _width(e.type)
@@ -501,7 +617,8 @@ class Generator:
                 shift = (pos + w - 1) - (8 * i + 7)
                 piece = f"{v} >> {shift}" if shift > 0 else (
                     f"{v} << {-shift}" if shift < 0 else v)
-                lines.append(f"{ind}\t{buf}[{i}] |= (__u8)({piece});")
+                whole = pos <= 8 * i and 8 * i + 7 <= pos + w - 1
+                lines.append(f"{ind}\t{buf}[{i}] {'=' if whole else '|='} (__u8)({piece});")
             pos += w
         if algo is ir.HashAlgo.CRC16:
             self.out.uses_crc16 = True
@@ -516,6 +633,7 @@ class Generator:
     # ------------------------------------------------------------------ actions
 
     def action_fn(self, action: ir.Action) -> None:
+        self.vstate = self.action_ctx.get(action.name, None)
         params = {p.name: f"arg_{c_ident(p.name)}" for p in action.params}
         args = "".join(f", {ctype(p.width)} arg_{c_ident(p.name)}" for p in action.params)
         body = self.stmts(action.body, params, 1)
@@ -531,6 +649,7 @@ class Generator:
         t = plan.table
         n = plan.c_name
         keys = []
+        self.vstate = self.table_ctx.get(t.name, None)
         for k in t.keys:
             keys.append((k, self.expr(k.expr, {})))
         lines = []
@@ -652,9 +771,39 @@ class Generator:
 
     # ------------------------------------------------------------------ parser
 
+    def _parse_sets(self) -> tuple[dict[str, VState], VState]:
+        """Per parser state, the valid sets it can be entered with; and those at accept."""
+        if self.out.cyclic_parser:
+            return {}, None
+        incoming: dict[str, set[frozenset[str]]] = {}
+        accepted: set[frozenset[str]] = set()
+        states = {st.name: st for st in self.program.parser}
+
+        def visit(name: str, valid: frozenset[str]) -> None:
+            if name == ir.REJECT:
+                return
+            if name == ir.ACCEPT:
+                accepted.add(valid)
+                return
+            seen = incoming.setdefault(name, set())
+            if valid in seen:
+                return
+            seen.add(valid)
+            st = states[name]
+            after = valid | frozenset(st.extracts)
+            for nxt in {c.next_state for c in st.cases} | {st.default}:
+                visit(nxt, after)
+
+        visit(self.program.start.name, frozenset())
+        return {k: frozenset(v) for k, v in incoming.items()}, frozenset(accepted)
+
     def parser(self) -> None:
         out = self.out.parser
+        incoming, _ = self._parse_sets()
         for state in self.program.parser:
+            entry = incoming.get(state.name, None if self.out.cyclic_parser else frozenset())
+            self.vstate = (None if entry is None
+                           else frozenset(v | frozenset(state.extracts) for v in entry))
             where = f" ({state.span})" if state.span.line else ""
             out.append(f"state_{c_ident(state.name)}:{where and ' /*' + where + ' */'}")
             if self.out.cyclic_parser:
@@ -768,9 +917,17 @@ class Generator:
 
     def deparser(self) -> None:
         out = self.out.deparser
+        self.vstate = self.final
+        known = self.known()
         for name in self.program.checksums:
             info = self.headers[name]
-            out += [f"\tif (VALID_BITS(p) & {info.valid_flag})", f"\t\tchecksum_{info.c}(p);"]
+            if self.final is not None and not any(name in v for v in self.final):
+                continue  # never valid on the way out
+            if name in known:
+                out.append(f"\tchecksum_{info.c}(p); /* {name} is valid on every path here */")
+            else:
+                out += [f"\tif (VALID_BITS(p) & {info.valid_flag})",
+                        f"\t\tchecksum_{info.c}(p);"]
         front = [h for h in self.headers.values() if h.front]
         tail = [h for h in self.headers.values() if h.tail]
         if not front:
@@ -951,6 +1108,11 @@ class Generator:
         self.structs()
         for plan in self.tables.values():
             self.table_decls(plan)
+        self.parser()
+        # the control first: it finds the context every table and action runs in
+        self.vstate = self._parse_sets()[1]
+        self.out.ingress = self.stmts(self.program.ingress, {}, 1)
+        self.final = _union(self.final, self.vstate)
         for action in self.program.actions:
             self.action_fn(action)
         used_builtins = {a for t in self.program.tables for a in t.actions
@@ -959,8 +1121,6 @@ class Generator:
             self.action_fn(find_action(self.program, name))
         for plan in self.tables.values():
             self.table_fn(plan)
-        self.parser()
-        self.out.ingress = self.stmts(self.program.ingress, {}, 1)
         self.checksums()
         self.deparser()
         self.out.needs_ingress_port_early = _reads_meta(self.program, "ingress_port")
@@ -969,6 +1129,43 @@ class Generator:
             or any(t.counters for t in self.program.tables)
             or any(m.unit is ir.MeterUnit.BYTES for m in self.program.meters))
         return self.out
+
+
+def _union(a: VState, b: VState) -> VState:
+    if a is None or b is None:
+        return None
+    return a | b
+
+
+def _truth(cond: ir.Expr, valid: frozenset[str]) -> bool | None:
+    """``cond`` given which headers are valid: True, False, or None when it depends on more."""
+    match cond:
+        case ir.IsValid(h):
+            return h in valid
+        case ir.Const(value, ir.BoolType()):
+            return bool(value)
+        case ir.UnOp(ir.UnOpKind.LNOT, inner, _):
+            t = _truth(inner, valid)
+            return None if t is None else not t
+        case ir.BinOp(ir.BinOpKind.LAND, a, b, _):
+            ta, tb = _truth(a, valid), _truth(b, valid)
+            if ta is False or tb is False:
+                return False
+            return True if ta and tb else None
+        case ir.BinOp(ir.BinOpKind.LOR, a, b, _):
+            ta, tb = _truth(a, valid), _truth(b, valid)
+            if ta or tb:
+                return True
+            return False if ta is False and tb is False else None
+        case _:
+            return None
+
+
+def _refine(state: VState, cond: ir.Expr, taken: bool) -> VState:
+    """The valid sets under which ``cond`` can come out ``taken``."""
+    if state is None:
+        return None
+    return frozenset(v for v in state if _truth(cond, v) in (None, taken))
 
 
 def _reads_meta(program: ir.Program, std_field: str) -> bool:
