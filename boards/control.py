@@ -5,7 +5,7 @@ The byte formats are specified in docs/boards.md and implemented for the host in
 ``boards.protocol``; this module is the hardware side.
 """
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.hdl import Value
 from amaranth.hdl._ast import Assign
 from amaranth.lib import wiring
@@ -52,7 +52,8 @@ class RecordExecutor(wiring.Component):
             with m.State("BUS"):
                 m.d.comb += self.bus.req.eq(1)
                 with m.If(self.bus.ack):
-                    m.d.sync += [self.rdata.eq(self.bus.rdata), self.done.eq(1)]
+                    m.d.sync += [self.rdata.eq(Mux(self.bus.we, 0, self.bus.rdata)),
+                                 self.done.eq(1)]
                     m.next = "IDLE"
         return m
 

@@ -1,10 +1,63 @@
-"""Pipelines as the NIC sees them (``nic.pipeline_signature``)."""
+"""Pipelines as the NIC sees them (``nic.pipeline_signature``): the program's pipeline from
+``hdl/`` behind a small adapter, and a stand-in for testing the NIC itself."""
 
 from __future__ import annotations
 
 from amaranth import Module, Signal
 from amaranth.lib import wiring
 from wirespeed.boards.nic import pipeline_signature
+from wirespeed.compiler import ir
+
+
+def control_plane(program: ir.Program, width: int):  # -> hdl.controlplane.ControlPlane
+    """The host-side mirror of the tables, laid out exactly as ``ProgramPipeline`` builds them."""
+    from wirespeed.hdl.controlplane import ControlPlane
+    from wirespeed.hdl.pipeline import Plan
+
+    return ControlPlane(Plan.of(program, width).tables, program)
+
+
+class ProgramPipeline(wiring.Component):
+    """``hdl.pipeline.Pipeline`` for ``program``, its constant entries in the memories at reset.
+
+    The NIC's control bus holds a request until ``ack``; the pipeline's control port takes a
+    one-cycle ``write``/``read`` strobe and answers with one ``ack`` pulse.
+    """
+
+    def __init__(self, program: ir.Program, width: int):
+        self.program = program
+        self.width = width
+        super().__init__(pipeline_signature(width))
+
+    def elaborate(self, platform: object) -> Module:
+        from wirespeed.hdl.pipeline import Pipeline
+
+        m = Module()
+        slots = control_plane(self.program, self.width).initial_slots()
+        m.submodules.pipeline = pipeline = Pipeline(self.program, self.width, slots)
+        i, o = pipeline.i.payload, pipeline.o.payload
+        m.d.comb += [
+            i.data.eq(self.i.data), i.keep.eq(self.i.keep), i.first.eq(self.i.first),
+            i.last.eq(self.i.last), i.port.eq(self.i.port), i.tag.eq(0),
+            pipeline.i.valid.eq(self.i.valid), self.i.ready.eq(pipeline.i.ready),
+            self.o.data.eq(o.data), self.o.keep.eq(o.keep), self.o.first.eq(o.first),
+            self.o.last.eq(o.last), self.o.port.eq(o.port),
+            self.o.valid.eq(pipeline.o.valid), pipeline.o.ready.eq(self.o.ready),
+        ]
+        issued = Signal()
+        strobe = Signal()
+        m.d.comb += [
+            strobe.eq(self.ctrl.req & ~issued),
+            pipeline.ctl.write.eq(strobe & self.ctrl.we),
+            pipeline.ctl.read.eq(strobe & ~self.ctrl.we),
+            pipeline.ctl.addr.eq(self.ctrl.addr), pipeline.ctl.wdata.eq(self.ctrl.wdata),
+            self.ctrl.ack.eq(pipeline.ctl.ack), self.ctrl.rdata.eq(pipeline.ctl.rdata),
+        ]
+        with m.If(strobe):
+            m.d.sync += issued.eq(1)
+        with m.If(pipeline.ctl.ack):
+            m.d.sync += issued.eq(0)
+        return m
 
 
 class RegisterForward(wiring.Component):

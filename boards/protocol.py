@@ -133,3 +133,12 @@ def check_responses(records: Iterable[Record], responses: Iterable[Response]) ->
             raise ProtocolError(
                 f"the NIC refused {'write' if record.op == OP_WRITE else 'read'} of "
                 f"0x{record.addr:08x} (status 0x{response.status:02x})")
+
+
+def parse_request(frame: bytes) -> list[Record]:
+    """The records of a control request frame (as ``control_frames`` builds them)."""
+    count = frame[15]
+    body = frame[FRAME_HEADER_BYTES:]
+    return [Record(body[i], int.from_bytes(body[i + 1:i + 5], "big"),
+                   int.from_bytes(body[i + 5:i + 9], "big"))
+            for i in range(0, count * RECORD_BYTES, RECORD_BYTES)]

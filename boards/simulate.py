@@ -8,11 +8,16 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amaranth.back import verilog
 from amaranth.hdl import Elaboratable
 
+if TYPE_CHECKING:
+    from cocotb_tools.runner import Runner
+
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH")
+PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 class SimulationError(Exception):
@@ -53,10 +58,26 @@ def run(top: Elaboratable, name: str, test_module: str, test_dir: Path, work_dir
     source = write_verilog(top, name, work_dir)
     build_dir = work_dir / f"build-{source.stem}"
     runner = get_runner("verilator")
-    runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir,
-                 build_args=list(VERILATOR_ARGS), timescale=("1ns", "1ps"))
+    if not (build_dir / name).exists():
+        _build(runner, source, name, build_dir)
     results = work_dir / f"results-{test_module}-{os.getpid()}.xml"
     runner.test(test_module=test_module, hdl_toplevel=name, test_dir=test_dir,
                 build_dir=build_dir, extra_env=dict(env or {}), results_xml=str(results),
                 timescale=("1ns", "1ps"))
     return get_results(results)
+
+
+def _build(runner: Runner, source: Path, name: str, build_dir: Path) -> None:
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so once a model is big enough
+    # to be split into several files the precompiled header is handed to the compiler as an
+    # input file ("linker input file not found"); a make variable given in MAKEFLAGS counts
+    # as given on the command line and fixes it.
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    os.environ["MAKEFLAGS"] = f"{makeflags} {PCH_FIX}".strip()
+    try:
+        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir,
+                     build_args=list(VERILATOR_ARGS), timescale=("1ns", "1ps"))
+    except RuntimeError as error:
+        raise SimulationError(f"building the Verilator model failed: {error}") from None
+    finally:
+        os.environ["MAKEFLAGS"] = makeflags
