@@ -212,6 +212,10 @@ class Emitter:
             case ir.IsValid(header):
                 return f"{self.hdr(header)}.isValid()"
             case ir.BinOp(op, left, right, _):
+                if (op in (ir.BinOpKind.SHL, ir.BinOpKind.SHR) and isinstance(right, ir.Const)
+                        and right.value >= _width(left.type)):
+                    # .wire: a shift by the width or more gives 0 (p4c warns on such shifts)
+                    return literal(0, _width(left.type))
                 return f"{self.operand(left, scope)} {op.value} {self.operand(right, scope)}"
             case ir.UnOp(op, operand, _):
                 return f"{op.value}{self.operand(operand, scope)}"
