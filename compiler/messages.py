@@ -63,6 +63,8 @@ BAD_LITERAL = _m("E0008", "invalid {kind} literal `{text}`",
 CANNOT_READ = _m("E0009", "cannot read `{path}`: {reason}", "the source file cannot be read")
 TOO_DEEP = _m("E0011", "expressions or blocks nest too deeply for the compiler (hundreds of "
                "levels); split them up", "an absurdly deep expression or nesting")
+MISSING_BRACE = _m("E0012", "missing `}}`: a new declaration starts inside an unclosed block",
+                   "a block left open before the next top-level declaration")
 UNKNOWN_MODULE = _m("E0010", "unknown module `{name}`; the only module is `std`",
                     "`import` of something other than `std`")
 

@@ -472,10 +472,13 @@ def _previous_token_end(text: str, line: int, col: int) -> tuple[int, int] | Non
         line_text = lines[ln - 1]
 
 
-def _unclosed_brace(text: str, path: str) -> Span | None:
-    """The `{` that is still open at the end of the text, if any."""
+def _unclosed_brace(text: str, path: str, upto_line: int | None = None) -> Span | None:
+    """The innermost `{` still open at the end of the text (or before line ``upto_line``)."""
     stack: list[tuple[int, int]] = []
-    for ln, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if upto_line is not None:
+        lines = lines[: upto_line - 1]
+    for ln, line in enumerate(lines, start=1):
         for col, ch in enumerate(_strip_comment(line), start=1):
             if ch == "{":
                 stack.append((ln, col))
@@ -519,6 +522,8 @@ def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, reporter: Repo
     if friendly is not None:
         friendly.emit(reporter, tspan)
         return
+    if _missing_brace(text, path, tspan, reporter):
+        return
     if "SEMICOLON" in expected:
         prev = _previous_token_end(text, tspan.line, tspan.col)
         if prev is not None:
@@ -527,6 +532,26 @@ def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, reporter: Repo
             return
     msg.SYNTAX.emit(reporter, tspan, found=_describe_token(token),
                     expected=_describe_expected(expected))
+
+
+def _missing_brace(text: str, path: str, where: Span, reporter: Reporter) -> bool:
+    """A top-level keyword at the start of the error's line (or the line before) while a `{`
+    is still open: the block above lacks its `}`. (Inside a block the keyword lexes as a name,
+    so the error itself lands a token or two later.)"""
+    lines = text.splitlines()
+    for ln in (where.line, where.line - 1):
+        if not 1 <= ln <= len(lines):
+            continue
+        m = _TOP_LEVEL.match(lines[ln - 1])
+        if m is None:
+            continue
+        brace = _unclosed_brace(text, path, ln)
+        if brace is None:
+            return False
+        msg.MISSING_BRACE.emit(reporter, Span(path, ln, 1, ln, m.end() + 1),
+                               notes=(("this `{` is not closed", brace),))
+        return True
+    return False
 
 
 def _guess(token: Token, expected: set[str], text: str) -> msg.Message | None:
