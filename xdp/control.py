@@ -188,17 +188,22 @@ class ControlPlane:
                 f"table {plan.name!r}: more than {plan.max_masks} distinct masks "
                 "(the XDP target's tuple-space limit)")
         fd = self.map_fd(f"{plan.c_name}_entries")
+        masks_changed = False
         for key_masks, values in expansion:
             if key_masks not in state.masks:
                 state.masks[key_masks] = len(state.masks)
             mask_id = state.masks[key_masks]
-            state.min_rank[mask_id] = min(state.min_rank.get(mask_id, rank), rank)
+            if rank < state.min_rank.get(mask_id, rank + 1):
+                state.min_rank[mask_id] = rank
+                masks_changed = True
             key = plan.pack_tss_key(mask_id, values)
             cands = state.candidates.setdefault(key, [])
             cands.append((rank, value))
             best = min(cands)
             if best[0] == rank:
                 libbpf.map_update(fd, key, best[1])
+        if not masks_changed:
+            return
         ordered = sorted(state.masks.items(), key=lambda kv: state.min_rank[kv[1]])
         libbpf.map_update(self.map_fd(f"{plan.c_name}_masks"), _u32(0), plan.pack_mask_list(
             [(state.min_rank[i], i, m) for m, i in ordered]))

@@ -24,6 +24,7 @@ rank; the action's arguments follow in a union.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ TSS_MAX_MASKS = 128
 TSS_EXPANSION = 8
 
 
+@functools.cache
 def c_ident(name: str) -> str:
     """A C identifier from a ``.wire`` name (``ipv4.dst`` -> ``ipv4_dst``)."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zlib
 
+import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
@@ -82,7 +83,8 @@ add routes ipv4.dst:0.0.0.0/0 to(port:4)
     assert outs[8][0].port == 3  # out of its own ingress port: XDP_TX
 
 
-def test_ternary_and_range_priorities_with_overlaps():
+@pytest.mark.parametrize("size", [64, 1024])  # linear scan, tuple-space search
+def test_ternary_and_range_priorities_with_overlaps(size: int):
     prog = program(L2L3 + """
 action to(port: bit<9>) { forward(port); }
 table acl {
@@ -92,7 +94,7 @@ table acl {
   }
   actions { to; drop; send_to_host; }
   default to(9);
-  size 64;
+  size SIZE;
   counters;
 }
 control ingress {
@@ -100,7 +102,7 @@ control ingress {
   if udp.valid { meta.sport = udp.src_port; meta.dport = udp.dst_port; }
   acl.apply();
 }
-""")
+""".replace("SIZE", str(size)))
     ops = table_ops(prog, """
 add acl 50 ipv4.src:10.0.0.0/8 ipv4.dst:0&&&0 ipv4.protocol:6 meta.sport:0..65535 meta.dport:1000..2000 to(port:1)
 add acl 40 ipv4.src:10.1.0.0/16 ipv4.dst:0x0a000005&&&0xff0000ff ipv4.protocol:6 meta.sport:1024..65535 meta.dport:1500..1600 to(port:2)
