@@ -355,8 +355,10 @@ class Checker:
         name = d.name.name
         if name in self.c.header_decls:
             prev = self.c.header_decls[name]
+            where = "the standard library defines it here" if prev.name.span.file == STD_FILE \
+                else "first defined here"
             msg.DUPLICATE.emit(self.r, d.name.span, what="header type", name=name,
-                               notes=self.note_at("first defined here", prev.name.span))
+                               notes=self.note_at(where, prev.name.span))
             return
         self.c.header_decls[name] = d
         fields: list[ir.Field] = []
