@@ -313,6 +313,10 @@ def rewrite_stf(program: ir.Program, names: Names, test: StfTest) -> tuple[list[
         items.append((expect.line, base + i, [f"expect {expect.port} {pattern}"]))
     for i, port in enumerate(sorted(test.any_ports)):
         items.append((10**9, base + len(test.expects) + i, [f"expect {port}"]))
+    for i, check in enumerate(getattr(test, "register_checks", [])):
+        items.append((check.line, base + len(test.expects) + len(test.any_ports) + i, [
+            f"# check_register {names.registers[check.register]}[{check.index}] {check.op} "
+            f"{check.value}: checked by `wirespeed test` (register_read in simple_switch_CLI)"]))
     for i, meter in enumerate(test.meters):
         items.append((meter.line, -1 - i, [
             f"# meter {meter.meter}[{meter.index}] cir:{meter.cir} cburst:{meter.cburst} "
