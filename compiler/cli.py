@@ -27,8 +27,9 @@ EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 #: checks of state (not of packets): counters and registers
 STATE_CHECKS = ("counter", "register")
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: rich would print "f.wire:100:4" as "f.wire💯4"
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 class UserError(Exception):
