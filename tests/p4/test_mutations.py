@@ -90,3 +90,22 @@ def small_stf() -> str:
 def test_broken_p4_is_caught(old: str, new: str) -> None:
     program = program_from(SMALL, "small")
     check_caught(program, small_stf(), mutate(p4_text(program), old, new))
+
+
+REJECTING = """
+import std;
+headers { ethernet: ethernet; }
+parser { start { extract ethernet; select ethernet.ethertype { 0x86dd: reject; _: accept; } } }
+control ingress { forward(1); }
+"""
+
+
+def test_plain_transition_reject_is_caught() -> None:
+    # v1model records no parser error for an explicit `transition reject`, so the packet would
+    # go on through ingress and out: the backend must use verify() for .wire's reject.
+    program = program_from(REJECTING, "rejecting")
+    v6 = bytes(Ether(type=0x86DD)) + bytes(40)
+    stf = f"packet 0 {v6.hex()}\nno_packet\n"
+    mutated = mutate(p4_text(program), "        verify(false, error.WireReject);\n"
+                     "        transition accept;", "        transition reject;")
+    check_caught(program, stf, mutated)
