@@ -38,7 +38,9 @@ def verilator_path() -> str | None:
 
 def write_verilog(top: Elaboratable, name: str, directory: Path) -> Path:
     text = verilog.convert(top, name=name, emit_src=False)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    # Amaranth lists module ports in set order, which changes with the hash seed: hash the
+    # sorted lines so that the same design finds its cached model.
+    digest = hashlib.sha256("\n".join(sorted(text.splitlines())).encode()).hexdigest()[:16]
     path = directory / f"{name}-{digest}.v"
     directory.mkdir(parents=True, exist_ok=True)
     if not path.exists():
