@@ -536,6 +536,8 @@ def diff(file: str, stf_path: str, targets: Sequence[str], count: int, seed: int
 
 # random programs on every target (sim/conformance/cli.py)
 cli.add_command(importlib.import_module("wirespeed.sim.conformance.cli").conformance)
+# attach, entries, detach on real interfaces (xdp/cli.py)
+cli.add_command(importlib.import_module("wirespeed.xdp.cli").xdp)
 
 # ----------------------------------------------------------------------------- entry point
 
