@@ -163,10 +163,10 @@ STF_BREAKAGE = (
     "packet 99999999999999999999 00", "expect", "expect x 00", "expect 0 0g$",
     "check_counter", "check_counter t(0) packets", "check_counter nosuch(0) packets == 1",
     "check_counter t(99) bytes == 1", "meter", "meter m[0] cir:1", "remove t 1",
-    "wait 5", "no_packet extra", "bogus_command 1 2 3", "\x00\x01\x02", "add t 1 k:1 a(",
+    "no_packet extra", "bogus_command 1 2 3", "\x00\x01\x02", "add t 1 k:1 a(",
     "add t 1 k:1..0 a()", "add t 1 k:0x/33 a()", "add t -1 k:1 a()", "add t 1 k: a()",
     "add t 1 k:1&&& a()", "add t 1 :1 a()", "add t k:1 a(p:)", "add t k:1 a(p:1,p:2)",
-    "packet 0 " + "00" * 70000, "packet 0 0" * 3, "expect 0 " + "*" * 41 + "$",
+    "packet 0 " + "0" * 70001, "packet 0 0" * 3, "expect 0 " + "*" * 41 + "$",
 )
 
 
