@@ -9,6 +9,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.hdl import Value
 from amaranth.hdl._ast import Assign
 from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 from wirespeed.boards import protocol
 from wirespeed.boards.streams import ByteToWide, PacketFifo, WideToByte, packet_stream
@@ -352,4 +353,198 @@ class FrameControl(wiring.Component):
                         m.d.comb += finish.eq(1)
                     m.d.sync += index.eq(0)
                     m.next = "HEADER"
+        return m
+
+
+class UartPacketPort(wiring.Component):
+    """A whole NIC over one UART, for boards without Ethernet: control records as in
+    ``UartControl``, and packets both ways.
+
+    In: ``A6 port(2) length(2) data sum`` (``sum`` over everything after ``A6``), a packet
+    for the pipeline arriving on ``port``; a wrong sum drops it. Out: the pipeline's packets
+    as ``5B port(2) length(2) data sum``, and control answers as ``5A status data(4) sum``.
+    Packets are stored whole in both directions, so the UART never waits on the pipeline.
+    """
+
+    def __init__(self, divisor: int, width: int, buffer_bytes: int = 2048):
+        self._divisor = divisor
+        self._width = width
+        self._rows = buffer_bytes // (width // 8)
+        super().__init__({
+            "rx_pin": In(1, init=1), "tx_pin": Out(1, init=1),
+            "bus": Out(control_bus()),
+            "to_pipeline": Out(packet_stream(width)),
+            "from_pipeline": In(packet_stream(width)),
+        })
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.rx = rx = UartRx(self._divisor)
+        m.submodules.tx = tx = UartTx(self._divisor)
+        m.submodules.executor = executor = RecordExecutor()
+        m.submodules.pack = pack = ByteToWide(self._width)
+        m.submodules.inbound = inbound = PacketFifo(self._width, self._rows,
+                                                    backpressure=False)
+        m.submodules.outbound = outbound = PacketFifo(self._width, self._rows,
+                                                      backpressure=True)
+        m.submodules.unpack = unpack = WideToByte(self._width)
+        wiring.connect(m, wiring.flipped(self.bus), executor.bus)
+        m.d.comb += [rx.pin.eq(self.rx_pin), self.tx_pin.eq(tx.pin)]
+
+        # ---- receive: requests and packets
+        request = Signal(protocol.RECORD_BYTES * 8)
+        count = Signal(16)
+        length = Signal(16)
+        in_port = Signal(16)
+        checksum = Signal(8)
+        m.d.comb += [
+            executor.op.eq(request[64:72]), executor.addr.eq(request[32:64]),
+            executor.wdata.eq(request[0:32]),
+            inbound.w_valid.eq(pack.o_valid), inbound.w_data.eq(pack.o_data),
+            inbound.w_keep.eq(pack.o_keep), inbound.w_last.eq(pack.o_last),
+            inbound.w_ok.eq(pack.o_ok),
+        ]
+        # The UART delivers a byte per ~87 us at 115200 baud; a stored packet reaches the
+        # pipeline in a few clocks, long before the next packet's header is complete, so one
+        # register holds the port of the packet being read out.
+        ready_port = Signal(9)
+        with m.If(pack.o_valid & pack.o_last & pack.o_ok):
+            m.d.sync += ready_port.eq(in_port)
+        m.d.comb += [
+            self.to_pipeline.data.eq(inbound.r.data), self.to_pipeline.keep.eq(inbound.r.keep),
+            self.to_pipeline.first.eq(inbound.r.first), self.to_pipeline.last.eq(inbound.r.last),
+            self.to_pipeline.port.eq(ready_port), self.to_pipeline.valid.eq(inbound.r.valid),
+            inbound.r.ready.eq(self.to_pipeline.ready),
+        ]
+
+        response = Signal(protocol.UART_RESPONSE_BYTES * 8)
+        response_left = Signal(range(protocol.UART_RESPONSE_BYTES + 1))
+
+        def respond(status: Value, data: Value) -> list[Assign]:
+            checksum = (status + data[0:8] + data[8:16] + data[16:24] + data[24:32])[:8]
+            return [response.eq(Cat(checksum, data, status,
+                                    Const(protocol.UART_RESPONSE_SYNC, 8))),
+                    response_left.eq(protocol.UART_RESPONSE_BYTES)]
+
+        last_byte = Signal(8)
+        have_byte = Signal()
+        with m.FSM(name="receive"):
+            with m.State("SYNC"):
+                with m.If(rx.valid):
+                    m.d.sync += [count.eq(0), checksum.eq(0)]
+                    with m.If(rx.data == protocol.UART_REQUEST_SYNC):
+                        m.next = "RECORD"
+                    with m.Elif(rx.data == protocol.UART_PACKET_SYNC):
+                        m.next = "PACKET_HEADER"
+            with m.State("RECORD"):
+                with m.If(rx.valid):
+                    m.d.sync += [request.eq(Cat(rx.data, request[:-8])),
+                                 checksum.eq(checksum + rx.data), count.eq(count + 1)]
+                    with m.If(count == protocol.RECORD_BYTES - 1):
+                        m.next = "RECORD_SUM"
+            with m.State("RECORD_SUM"):
+                with m.If(rx.valid):
+                    with m.If(rx.data == checksum):
+                        m.d.comb += executor.start.eq(1)
+                        m.next = "EXECUTE"
+                    with m.Else():
+                        m.d.sync += respond(Const(protocol.STATUS_BAD_SUM, 8), Const(0, 32))
+                        m.next = "SYNC"
+            with m.State("EXECUTE"):
+                with m.If(executor.done):
+                    m.d.sync += respond(executor.status, executor.rdata)
+                    m.next = "SYNC"
+            with m.State("PACKET_HEADER"):
+                with m.If(rx.valid):
+                    m.d.sync += [checksum.eq(checksum + rx.data), count.eq(count + 1)]
+                    with m.Switch(count):
+                        with m.Case(0):
+                            m.d.sync += in_port[8:].eq(rx.data)
+                        with m.Case(1):
+                            m.d.sync += in_port[:8].eq(rx.data)
+                        with m.Case(2):
+                            m.d.sync += length[8:].eq(rx.data)
+                        with m.Case(3):
+                            m.d.sync += [length[:8].eq(rx.data), count.eq(0), have_byte.eq(0)]
+                            m.next = "PACKET_DATA"
+            with m.State("PACKET_DATA"):
+                # Each byte is handed on when the next arrives, so the last data byte can be
+                # marked once the sum has been checked.
+                with m.If(rx.valid):
+                    with m.If(count == length):
+                        m.d.comb += [pack.i_valid.eq(have_byte), pack.i_data.eq(last_byte),
+                                     pack.i_last.eq(1), pack.i_ok.eq(rx.data == checksum)]
+                        m.next = "SYNC"
+                    with m.Else():
+                        m.d.comb += [pack.i_valid.eq(have_byte), pack.i_data.eq(last_byte)]
+                        m.d.sync += [last_byte.eq(rx.data), have_byte.eq(1),
+                                     checksum.eq(checksum + rx.data), count.eq(count + 1)]
+
+        # ---- transmit: control answers first, then whole packets with their length
+        counting = Signal(16)
+        lanes = self._width // 8
+        m.d.comb += [
+            outbound.w_valid.eq(self.from_pipeline.valid),
+            self.from_pipeline.ready.eq(outbound.w_ready),
+            outbound.w_data.eq(self.from_pipeline.data),
+            outbound.w_keep.eq(self.from_pipeline.keep),
+            outbound.w_last.eq(self.from_pipeline.last), outbound.w_ok.eq(1),
+        ]
+        beat_bytes = sum(self.from_pipeline.keep[i] for i in range(lanes))
+        # Lengths of the stored packets, in order (the buffer holds at most this many).
+        m.submodules.lengths = lengths = SyncFIFO(width=25, depth=16)
+        with m.If(self.from_pipeline.valid & self.from_pipeline.ready):
+            with m.If(self.from_pipeline.last):
+                m.d.sync += counting.eq(0)
+            with m.Else():
+                m.d.sync += counting.eq(counting + beat_bytes)
+        m.d.comb += [
+            lengths.w_en.eq(self.from_pipeline.valid & self.from_pipeline.ready
+                            & self.from_pipeline.last),
+            lengths.w_data.eq(Cat(counting + beat_bytes, self.from_pipeline.port)),
+        ]
+        wiring.connect(m, outbound.r, unpack.i)
+        header = Signal(40)
+        header_left = Signal(range(6))
+        out_sum = Signal(8)
+        with m.FSM(name="transmit"):
+            with m.State("IDLE"):
+                with m.If(response_left != 0):
+                    m.next = "RESPONSE"
+                with m.Elif(lengths.r_rdy):
+                    m.d.comb += lengths.r_en.eq(1)
+                    m.d.sync += [
+                        # Sent MSB first: 5B, port (2 bytes), length (2 bytes).
+                        header.eq(Cat(lengths.r_data[0:8], lengths.r_data[8:16],
+                                      lengths.r_data[16:24], lengths.r_data[24], Const(0, 7),
+                                      Const(protocol.UART_PACKET_OUT_SYNC, 8))),
+                        header_left.eq(5), out_sum.eq(0),
+                    ]
+                    m.next = "PACKET_HEADER"
+            with m.State("RESPONSE"):
+                m.d.comb += [tx.data.eq(response[-8:]), tx.valid.eq(1)]
+                with m.If(tx.ready):
+                    m.d.sync += [response.eq(response << 8), response_left.eq(response_left - 1)]
+                    with m.If(response_left == 1):
+                        m.next = "IDLE"
+            with m.State("PACKET_HEADER"):
+                byte = Signal(8)
+                m.d.comb += [byte.eq(header[32:40]), tx.data.eq(byte), tx.valid.eq(1)]
+                with m.If(tx.ready):
+                    m.d.sync += [header.eq(header << 8), header_left.eq(header_left - 1)]
+                    with m.If(header_left != 5):
+                        m.d.sync += out_sum.eq(out_sum + byte)
+                    with m.If(header_left == 1):
+                        m.next = "PACKET_DATA"
+            with m.State("PACKET_DATA"):
+                m.d.comb += [tx.data.eq(unpack.o.data), tx.valid.eq(unpack.o.valid),
+                             unpack.o.ready.eq(tx.ready)]
+                with m.If(unpack.o.valid & tx.ready):
+                    m.d.sync += out_sum.eq(out_sum + unpack.o.data)
+                    with m.If(unpack.o.last):
+                        m.next = "PACKET_SUM"
+            with m.State("PACKET_SUM"):
+                m.d.comb += [tx.data.eq(out_sum), tx.valid.eq(1)]
+                with m.If(tx.ready):
+                    m.next = "IDLE"
         return m

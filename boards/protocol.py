@@ -30,6 +30,8 @@ FRAME_HEADER_BYTES = 16  # Ethernet header, version, count
 UART_REQUEST_SYNC = 0xA5
 UART_RESPONSE_SYNC = 0x5A
 UART_RESPONSE_BYTES = 7
+UART_PACKET_SYNC = 0xA6      # host to board: A6 port(2) length(2) data sum
+UART_PACKET_OUT_SYNC = 0x5B  # board to host: 5B port(2) length(2) data sum
 MAX_RECORDS_PER_FRAME = (1500 - 2) // RECORD_BYTES
 
 NIC_BASE = 0x8000_0000
@@ -142,3 +144,9 @@ def parse_request(frame: bytes) -> list[Record]:
     return [Record(body[i], int.from_bytes(body[i + 1:i + 5], "big"),
                    int.from_bytes(body[i + 5:i + 9], "big"))
             for i in range(0, count * RECORD_BYTES, RECORD_BYTES)]
+
+
+def uart_packet(port: int, data: bytes) -> bytes:
+    """A packet for a UART-only board's pipeline (``UartPacketPort``)."""
+    body = port.to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+    return bytes([UART_PACKET_SYNC]) + body + bytes([sum(body) & 0xFF])
