@@ -161,6 +161,12 @@ class Emitter:
         # table -> headers some action of the table may invalidate
         self.invalidated_by = invalidated_by
         self._locals = 0
+        # table -> headers known valid at every place the control applies it
+        self.apply_known: dict[str, frozenset[str]] = {}
+
+    def applied(self, table: str, scope: Scope) -> None:
+        known = scope.known_valid
+        self.apply_known[table] = self.apply_known.get(table, known) & known
 
     # -- names
 
@@ -340,9 +346,11 @@ class Emitter:
                 code.add(depth, f"{self.names.meters[meter]}.execute_meter({idx}, "
                                 f"{self.lvalue(target)});")
             case ir.Apply(table):
+                self.applied(table, scope)
                 code.add(depth, f"{self.names.tables[table]}.apply();")
                 scope = scope.without(self.invalidated_by[table])
             case ir.ApplyHit(table, hit, miss):
+                self.applied(table, scope)
                 t = self.names.tables[table]
                 after = scope.without(self.invalidated_by[table])
                 if hit:
@@ -357,6 +365,7 @@ class Emitter:
                 code.add(depth, "}")
                 scope = after.without(self.may_invalidate((*hit, *miss)))
             case ir.ApplySwitch(table, cases, default):
+                self.applied(table, scope)
                 t = self.names.tables[table]
                 after = scope.without(self.invalidated_by[table])
                 code.add(depth, f"switch ({t}.apply().action_run) {{")
@@ -623,10 +632,19 @@ def build_output(program: ir.Program) -> P4Output:
             externs.append(f"counter<bit<32>>(1, CounterType.packets_and_bytes) "
                            f"{names.misses[t.name]};  // misses of table {t.name}")
 
+    # The control first: it tells which headers are valid wherever each table is applied.
+    ingress, _ = em.stmts(program.ingress, 0, Scope())
+    table_known = {t.name: em.apply_known.get(t.name, frozenset()) for t in program.tables}
+
+    def action_known(action: str) -> frozenset[str]:
+        sites = [table_known[t.name] for t in program.tables
+                 if action in t.actions or action == t.default_action.action]
+        return frozenset.intersection(*sites) if sites else frozenset()
+
     actions = []
     for a in all_actions:
         params = ", ".join(f"bit<{p.width}> {p.name}" for p in a.params)
-        body, _ = em.stmts(a.body, 0, Scope(frozenset(), in_action=True))
+        body, _ = em.stmts(a.body, 0, Scope(action_known(a.name), in_action=True))
         comment = "built-in" if a.name in builtins else f"action {a.name}"
         actions.append(P4Action(names.actions[a.name], params, body.render(2), comment))
     for t in program.tables:
@@ -650,7 +668,8 @@ def build_output(program: ir.Program) -> P4Output:
                 range_keys.append(f"{t.name}.{k.name}")
             note = "  // .wire range key: the control plane expands ranges" if (
                 k.kind is ir.MatchKind.RANGE) else ""
-            keys.append(f"{em.expr(k.expr, Scope())}: {kind} @name(\"{k.name}\");{note}")
+            key_expr = em.expr(k.expr, Scope(table_known[t.name]))
+            keys.append(f"{key_expr}: {kind} @name(\"{k.name}\");{note}")
         entries = []
         ordered = sorted(enumerate(t.const_entries),
                          key=lambda ie: (ie[1].priority if ie[1].priority is not None else 0,
@@ -669,8 +688,6 @@ def build_output(program: ir.Program) -> P4Output:
             names.tables[t.name], tuple(keys), tuple(table_actions),
             action_call(t.default_action, names, action_by_name, t.name), size, size_note,
             names.counters.get(t.name), tuple(entries), f"table {t.name}"))
-
-    ingress, _ = em.stmts(program.ingress, 0, Scope())
 
     checksums = []
     for header in program.checksums:

@@ -153,7 +153,7 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table bogon_sources
     table bogon_sources {
         key = {
-            (hdr.ipv4.isValid() ? hdr.ipv4.src : 32w0): lpm @name("ipv4.src");
+            hdr.ipv4.src: lpm @name("ipv4.src");
         }
         actions = {
             drop;
@@ -172,9 +172,9 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table acl
     table acl {
         key = {
-            (hdr.ipv4.isValid() ? hdr.ipv4.src : 32w0): lpm @name("ipv4.src");
-            (hdr.ipv4.isValid() ? hdr.ipv4.dst : 32w0): ternary @name("ipv4.dst");
-            (hdr.ipv4.isValid() ? hdr.ipv4.protocol : 8w0): exact @name("ipv4.protocol");
+            hdr.ipv4.src: lpm @name("ipv4.src");
+            hdr.ipv4.dst: ternary @name("ipv4.dst");
+            hdr.ipv4.protocol: exact @name("ipv4.protocol");
             meta.l4_src: ternary @name("meta.l4_src");  // .wire range key: the control plane expands ranges
             meta.l4_dst: ternary @name("meta.l4_dst");  // .wire range key: the control plane expands ranges
         }

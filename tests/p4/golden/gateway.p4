@@ -211,9 +211,9 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
         hdr.tunnel.checksum = tunnel_was_valid_1 ? hdr.tunnel.checksum : 16w0;
         hdr.tunnel.version = 4w4;
         hdr.tunnel.ihl = 4w5;
-        hdr.tunnel.dscp = (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.dscp : 6w0);
-        hdr.tunnel.ecn = (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.ecn : 2w0);
-        hdr.tunnel.total_len = (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.total_len : 16w0) + 16w20;
+        hdr.tunnel.dscp = hdr.inner_ipv4.dscp;
+        hdr.tunnel.ecn = hdr.inner_ipv4.ecn;
+        hdr.tunnel.total_len = hdr.inner_ipv4.total_len + 16w20;
         hdr.tunnel.identification = 16w0;
         hdr.tunnel.flags = 3w2;
         hdr.tunnel.frag_offset = 13w0;
@@ -314,7 +314,7 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table vtep
     table vtep {
         key = {
-            (hdr.vxlan.isValid() ? hdr.vxlan.vni : 24w0): exact @name("vxlan.vni");
+            hdr.vxlan.vni: exact @name("vxlan.vni");
             (hdr.inner_ethernet.isValid() ? hdr.inner_ethernet.dst : 48w0): exact @name("inner_ethernet.dst");
         }
         actions = {
@@ -333,9 +333,9 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table acl
     table acl {
         key = {
-            (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.src : 32w0): lpm @name("inner_ipv4.src");
-            (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.dst : 32w0): ternary @name("inner_ipv4.dst");
-            (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.protocol : 8w0): exact @name("inner_ipv4.protocol");
+            hdr.inner_ipv4.src: lpm @name("inner_ipv4.src");
+            hdr.inner_ipv4.dst: ternary @name("inner_ipv4.dst");
+            hdr.inner_ipv4.protocol: exact @name("inner_ipv4.protocol");
             meta.l4_src: ternary @name("meta.l4_src");  // .wire range key: the control plane expands ranges
             meta.l4_dst: ternary @name("meta.l4_dst");  // .wire range key: the control plane expands ranges
         }
@@ -353,8 +353,8 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table vips
     table vips {
         key = {
-            (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.dst : 32w0): exact @name("inner_ipv4.dst");
-            (hdr.inner_ipv4.isValid() ? hdr.inner_ipv4.protocol : 8w0): exact @name("inner_ipv4.protocol");
+            hdr.inner_ipv4.dst: exact @name("inner_ipv4.dst");
+            hdr.inner_ipv4.protocol: exact @name("inner_ipv4.protocol");
             meta.l4_dst: exact @name("meta.l4_dst");
         }
         actions = {

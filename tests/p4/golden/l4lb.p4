@@ -144,9 +144,9 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
         hdr.tunnel.checksum = tunnel_was_valid_1 ? hdr.tunnel.checksum : 16w0;
         hdr.tunnel.version = 4w4;
         hdr.tunnel.ihl = 4w5;
-        hdr.tunnel.dscp = (hdr.ipv4.isValid() ? hdr.ipv4.dscp : 6w0);
-        hdr.tunnel.ecn = (hdr.ipv4.isValid() ? hdr.ipv4.ecn : 2w0);
-        hdr.tunnel.total_len = (hdr.ipv4.isValid() ? hdr.ipv4.total_len : 16w0) + 16w20;
+        hdr.tunnel.dscp = hdr.ipv4.dscp;
+        hdr.tunnel.ecn = hdr.ipv4.ecn;
+        hdr.tunnel.total_len = hdr.ipv4.total_len + 16w20;
         hdr.tunnel.identification = 16w0;
         hdr.tunnel.flags = 3w2;
         hdr.tunnel.frag_offset = 13w0;
@@ -154,7 +154,7 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
         hdr.tunnel.protocol = 8w4;
         hdr.tunnel.src = meta.tunnel_src;
         hdr.tunnel.dst = backend;
-        hdr.ipv4.ttl = (hdr.ipv4.isValid() ? hdr.ipv4.ttl : 8w0) - 8w1;
+        hdr.ipv4.ttl = hdr.ipv4.ttl - 8w1;
     }
 
     // action set_next_hop
@@ -201,8 +201,8 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table vips
     table vips {
         key = {
-            (hdr.ipv4.isValid() ? hdr.ipv4.dst : 32w0): exact @name("ipv4.dst");
-            (hdr.ipv4.isValid() ? hdr.ipv4.protocol : 8w0): exact @name("ipv4.protocol");
+            hdr.ipv4.dst: exact @name("ipv4.dst");
+            hdr.ipv4.protocol: exact @name("ipv4.protocol");
             meta.l4_dst: exact @name("meta.l4_dst");
         }
         actions = {

@@ -193,7 +193,7 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
     // table l2_fwd
     table l2_fwd {
         key = {
-            (hdr.vxlan.isValid() ? hdr.vxlan.vni : 24w0): exact @name("vxlan.vni");
+            hdr.vxlan.vni: exact @name("vxlan.vni");
             (hdr.inner_ethernet.isValid() ? hdr.inner_ethernet.dst : 48w0): exact @name("inner_ethernet.dst");
         }
         actions = {
