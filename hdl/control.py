@@ -8,10 +8,23 @@ two lookups is combinational. The latency is therefore fixed: two cycles per tab
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Cat, Const, Module, Mux, Value
+from amaranth.lib.memory import Memory
 from wirespeed.compiler import ir
 from wirespeed.hdl.phv import ExprCompiler, Phv, UnsupportedOnFpga
 from wirespeed.hdl.tables import TableDesc, TableUnit, action_params
+
+
+@dataclass
+class RegisterPorts:
+    reg: ir.Register
+    read: object
+    write: object
+    host: object
+    read_stage: int | None = None
+    written: bool = False
 
 
 class ControlBuilder:
@@ -24,10 +37,57 @@ class ControlBuilder:
         self.exprs = ExprCompiler(program)
         self.stages = 0
         self.applied: set[str] = set()
+        self.registers: dict[str, RegisterPorts] = {}
 
     def cut(self, phv: Phv) -> None:
         phv.cut(self.m, f"s{self.stages}")
         self.stages += 1
+
+    def register_port(self, name: str) -> RegisterPorts:
+        if name not in self.registers:
+            reg = self.program.register(name)
+            mem = Memory(shape=reg.width, depth=reg.size, init=[])
+            self.m.submodules[f"register_{name}"] = mem
+            write = mem.write_port()
+            read = mem.read_port(transparent_for=(write,))
+            host = mem.read_port()
+            self.registers[name] = RegisterPorts(reg, read, write, host)
+        return self.registers[name]
+
+    def register_read(self, s: ir.RegisterRead, phv: Phv, pred_key: str) -> None:
+        """Read in this cycle, use the value in the next: the read port is transparent to the
+        write port, and a write to the same register must come in that next stage too, so
+        back-to-back packets always see each other's updates (no read-modify-write hazard)."""
+        ports = self.register_port(s.register)
+        if ports.read_stage is not None:
+            raise UnsupportedOnFpga(f"{s.span}: register {s.register!r} is read more than "
+                                    "once; the FPGA pipeline gives each register one read")
+        index = self.exprs.ev(s.index, phv)
+        phv[f"rin:{s.register}"] = index < ports.reg.size
+        self.m.d.comb += ports.read.addr.eq(index)
+        self.cut(phv)
+        ports.read_stage = self.stages
+        value = Mux(phv[f"rin:{s.register}"], ports.read.data, 0)
+        self.exprs.write(phv, s.target, value, phv[pred_key] & phv["alive"])
+
+    def register_write(self, s: ir.RegisterWrite, phv: Phv, pred: Value) -> None:
+        ports = self.register_port(s.register)
+        if ports.written:
+            raise UnsupportedOnFpga(f"{s.span}: register {s.register!r} is written more than "
+                                    "once; the FPGA pipeline gives each register one write")
+        if ports.read_stage is not None and ports.read_stage != self.stages:
+            raise UnsupportedOnFpga(
+                f"{s.span}: a table lookup between reading and writing register "
+                f"{s.register!r}; the FPGA pipeline needs the write in the stage after the read")
+        ports.written = True
+        index = self.exprs.ev(s.index, phv)
+        value = self.exprs.ev(s.value, phv)
+        self.m.d.comb += [
+            ports.write.addr.eq(index),
+            ports.write.data.eq(value),
+            # only real packets the parser accepted write state
+            ports.write.en.eq(pred & (index < ports.reg.size) & phv["valid"] & phv["accepted"]),
+        ]
 
     def run(self, phv: Phv) -> None:
         phv["alive"] = Const(1, 1)
@@ -37,6 +97,15 @@ class ControlBuilder:
     def walk(self, stmts: tuple[ir.Stmt, ...], phv: Phv, pred_key: str) -> None:
         for s in stmts:
             pred = phv[pred_key] & phv["alive"]
+            match s:
+                case ir.RegisterRead():
+                    self.register_read(s, phv, pred_key)
+                    continue
+                case ir.RegisterWrite():
+                    self.register_write(s, phv, pred)
+                    continue
+                case _:
+                    pass
             if self.exprs.run_simple(s, phv, pred):
                 continue
             match s:

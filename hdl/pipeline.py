@@ -27,6 +27,7 @@ from wirespeed.compiler import ir
 from wirespeed.hdl.control import ControlBuilder
 from wirespeed.hdl.deparser import DeparserHw
 from wirespeed.hdl.parser import ParseGraph, ParserHw
+from wirespeed.hdl.phv import fit
 from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
 from wirespeed.hdl.tables import CounterUnit, TableDesc, TableUnit, describe_table
 
@@ -38,6 +39,8 @@ REGION_COMMIT = 1  # write: staging -> slot ``index``
 REGION_DEFAULT = 2  # write: staging's action/params -> the default action
 REGION_PACKETS = 3  # read: packets counter ``index >> 1``, word ``index & 1``
 REGION_BYTES = 4  # read: bytes counter
+REGION_REGISTER = 5  # read: register cell ``index`` (32-bit word ``index & 3`` of up to 128 bits)
+REGISTER_UNIT = 0x80  # register ``k`` (program order) is unit 0x80 + k
 
 
 def control_address(unit: int, region: int, index: int) -> int:
@@ -234,6 +237,13 @@ class Pipeline(wiring.Component):
                 with m.If((read_unit == desc.unit) &
                           ((read_region == REGION_PACKETS) | (read_region == REGION_BYTES))):
                     m.d.comb += rdata.eq(Mux(read_index[0], word[32:], word[:32]))
+        for k, reg in enumerate(program.registers):
+            ports = control.registers.get(reg.name)
+            if ports is None:
+                continue
+            m.d.comb += ports.host.addr.eq(index[2:])
+            with m.If((read_unit == REGISTER_UNIT + k) & (read_region == REGION_REGISTER)):
+                m.d.comb += rdata.eq(fit(ports.host.data, 128).word_select(read_index[:2], 32))
         m.d.sync += [self.ctl.ack.eq(read_q | (req & req_write)), self.ctl.rdata.eq(rdata)]
 
 

@@ -214,6 +214,21 @@ class FpgaExecutor(Executor):
     def read_counter(self, table: str, handle: int | None) -> CounterValue:
         return self._one(ReadCounter(table, handle))  # type: ignore[return-value]
 
+    def read_register(self, register: str, index: int) -> int:
+        from wirespeed.hdl.pipeline import REGION_REGISTER, REGISTER_UNIT, control_address
+
+        names = [r.name for r in self.program.registers]
+        if register not in names:
+            raise ExecutorError(f"no register {register!r}")
+        reg = self.program.register(register)
+        if not 0 <= index < reg.size:
+            return 0
+        unit = REGISTER_UNIT + names.index(register)
+        words = -(-reg.width // 32)
+        addresses = [control_address(unit, REGION_REGISTER, index * 4 + w) for w in range(words)]
+        raw = self._run(list(self.history), tail_reads=addresses)
+        return sum(v << (32 * w) for w, v in enumerate(raw)) & ((1 << reg.width) - 1)
+
     def _one(self, op: Op) -> OpResult:
         results = self._run([*self.history, op])
         self.history.append(op)
@@ -224,7 +239,7 @@ class FpgaExecutor(Executor):
         self.history += list(ops)
         return results[len(results) - len(ops):]
 
-    def _run(self, ops: Sequence[Op]) -> list[OpResult]:
+    def _run(self, ops: Sequence[Op], tail_reads: list[int] | None = None) -> list:
         from wirespeed.hdl.controlplane import ControlPlane, ControlPlaneError
 
         control: ControlPlane = self._control()
@@ -261,12 +276,16 @@ class FpgaExecutor(Executor):
                     case _:
                         assert_never(op)
             flush()
+            if tail_reads:
+                steps.append({"read": tail_reads})
         except ControlPlaneError as e:
             raise ExecutorError(str(e)) from None
         if len(plan) > 0xFFFF:
             raise ExecutorError("a script of more than 65535 operations")
         raw = run_steps(self.build_dir, steps, seed=self.seed, idle=self.idle,
                         backpressure=self.backpressure) if steps else []
+        if tail_reads:
+            return raw[-1]
         results: list[OpResult] = []
         for item in plan:
             match item:

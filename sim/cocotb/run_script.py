@@ -36,6 +36,7 @@ async def run_script(dut) -> None:
                 outputs, cycles = await tb.run_packets(packets, 2000 + 40 * beats)
                 results.append({
                     "cycles": cycles,
+                    "stats": tb.stats,
                     "outputs": {str(t): [[o.port, o.data.hex()] for o in outs]
                                 for t, outs in outputs.items()},
                 })

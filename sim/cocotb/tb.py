@@ -98,6 +98,7 @@ class TB:
         current: OutPacket | None = None
         quiet = 0
         start = self.cycle
+        self.stats = stats = {"in_beats": 0, "out_beats": 0}
         while True:
             await FallingEdge(d.clk)
             self.cycle += 1
@@ -106,8 +107,14 @@ class TB:
                                     f"({index}/{len(beats)} input beats accepted)")
             if driving and d.in_ready.value:
                 index += 1
+                stats.setdefault("first_in", self.cycle)
+                stats["last_in"] = self.cycle
+                stats["in_beats"] += 1
             if ready and d.out_valid.value:
                 current = self._take_beat(current, outputs)
+                stats.setdefault("first_out", self.cycle)
+                stats["last_out"] = self.cycle
+                stats["out_beats"] += 1
             busy = bool(d.busy.value) or bool(d.out_valid.value)
             quiet = quiet + 1 if (index == len(beats) and not busy) else 0
             if quiet > 4:
