@@ -208,6 +208,11 @@ class TableState:
         return installed
 
     def add(self, entry: ir.Entry) -> int:
+        if self.table.const_entries:
+            # as P4 `const entries` (and bmv2): a table with entries in the program is
+            # read-only, so no target has to merge constant and run-time entries
+            raise ModelError(f"table {self.table.name!r} has constant entries in the program: "
+                             "it is read-only")
         self.entries.append(self._install(entry))
         return len(self.entries) - 1
 
@@ -404,6 +409,10 @@ class Pipeline:
             self._note("egress port 511 -> dropped")
             return []
         out = self._deparse(packet)
+        if not out:
+            # every header removed and no payload: nothing a wire could carry
+            self._note("nothing left to send (0 bytes) -> dropped")
+            return []
         valid = [h.name for h in self.program.headers if packet.valid[h.name]]
         self._note(f"out on port {egress}, {len(out)} bytes: {' '.join(valid) or 'no headers'}"
                    f" + {len(packet.payload)} bytes of payload")

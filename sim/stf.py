@@ -337,6 +337,9 @@ class _Parser:
         if len(head_tokens) < 2:
             raise self.error("expected: add TABLE [PRIORITY] key:value ... action(args)")
         table = self._table(head_tokens[0])
+        if table.const_entries:
+            raise self.error(f"table {table.name!r} has constant entries in the program: it "
+                             "is read-only (move its entries to the STF file to add more)")
         action_text = head_tokens[-1] + rest[paren:tail.start() + 1]
         tokens = head_tokens[1:-1]
         priority = None

@@ -94,14 +94,17 @@ def test_wildcards_are_normalised_per_kind() -> None:
     assert port_of(p, packet()) == 6
 
 
-def test_const_entries_come_first_and_lose_ties() -> None:
-    const = (entry(ir.Ternary(0, 0), port=7, priority=1),)
+def test_const_entries_match_in_order_and_make_the_table_read_only() -> None:
+    const = (entry(ir.Ternary(0x0A000000, 0xFF000000), port=7, priority=1),
+             entry(ir.Ternary(0, 0), port=8, priority=1),
+             entry(ir.Ternary(0x0A000002, 0xFFFFFFFF), port=9, priority=2))
     t = table("acl", [(DST, "ternary")], ("to_port",), const_entries=const)
     p = pipeline_with(t)
-    p.add_entry("acl", entry(ir.Ternary(0x0A000000, 0xFF000000), port=8, priority=1))
-    assert port_of(p, packet()) == 7
-    p.add_entry("acl", entry(ir.Ternary(0, 0), port=9, priority=0))
-    assert port_of(p, packet()) == 9
+    assert port_of(p, packet()) == 7          # priority 1 twice: the first written wins
+    assert port_of(p, packet("11.0.0.1")) == 8
+    with pytest.raises(ModelError, match="has constant entries in the program: it is read-only"):
+        p.add_entry("acl", entry(ir.Ternary(0, 0), port=9, priority=0))
+    p.set_default("acl", ir.ActionCall("to_port", (5,)))  # the default may still change
 
 
 def test_a_key_on_an_invalid_header_reads_zero() -> None:

@@ -342,3 +342,12 @@ def test_format_op_reads_back_to_the_same_op() -> None:
 
     again = parse_stf(prog, "\n".join(format_op(prog, op) for op in test.ops))
     assert again.ops == test.ops
+
+
+def test_adding_to_a_table_with_constant_entries_is_an_error() -> None:
+    const = (ir.Entry((ir.Lpm(0, 0),), ir.ActionCall("to_port", (1,))),)
+    routes = table("routes", [(DST, "lpm")], ("to_port",), const_entries=const)
+    prog = forward_all(1, tables=(routes,))
+    with pytest.raises(StfError, match=r"x.stf:1: error: table 'routes' has constant entries "
+                                       r"in the program: it is read-only"):
+        parse_stf(prog, "add routes ipv4.dst:10.0.0.0/8 to_port(port:3)\n", "x.stf")
