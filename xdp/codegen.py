@@ -218,14 +218,44 @@ class Generator:
         self._tmp += 1
         return f"{stem}{self._tmp}"
 
-    def _read_bytes(self, ptr: str, start: int, nbytes: int, size: int) -> tuple[str, int]:
-        """A big-endian read covering ``nbytes`` from ``start`` inside a ``size``-byte header:
-        (C expression, bytes it reads), never outside the header."""
+    @staticmethod
+    def _window(start: int, nbytes: int, size: int) -> tuple[int, list[tuple[int, int]]]:
+        """Bytes to load for a field covering ``nbytes`` from ``start`` in a ``size``-byte
+        header, never outside it: (first byte, [(offset, load size)]). One load where a power
+        of two fits, else several (a 48-bit field of a 6-byte header: 2 + 4 bytes)."""
         for load in (1, 2, 4, 8, 16):
             if load >= nbytes and size >= load:
                 begin = min(start, size - load)
-                return f"load_be{load * 8}({ptr} + {begin})", begin
-        raise CodegenError("field too wide to read")
+                return begin, [(begin, load)]
+        chunks = []
+        at = start
+        while at < start + nbytes:
+            left = start + nbytes - at
+            chunk = next(c for c in (8, 4, 2, 1) if c <= left)
+            chunks.append((at, chunk))
+            at += chunk
+        return start, chunks
+
+    @staticmethod
+    def _window_read(begin: int, chunks: list[tuple[int, int]]) -> str:
+        total = sum(c for _, c in chunks)
+        t = ctype(total * 8)
+        parts = []
+        for at, c in chunks:
+            shift = 8 * (total - (at - begin) - c)
+            load = f"load_be{c * 8}(h + {at})"
+            parts.append(f"(({t}){load} << {shift})" if shift else f"({t}){load}")
+        return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+    @staticmethod
+    def _window_write(begin: int, chunks: list[tuple[int, int]], value: str) -> str:
+        total = sum(c for _, c in chunks)
+        lines = []
+        for at, c in chunks:
+            shift = 8 * (total - (at - begin) - c)
+            part = f"({ctype(c * 8)})({value} >> {shift})" if shift else value
+            lines.append(f"\tstore_be{c * 8}(h + {at}, {part});\n")
+        return "".join(lines)
 
     def getter(self, header: str, fname: str) -> str:
         """``get_H_F`` (0 when H is invalid), or ``read_H_F`` where H is known to be valid."""
@@ -256,8 +286,9 @@ class Generator:
         t = ctype(f.width)
         if b1 - b0 + 1 > 16:
             raise CodegenError(f"field {header}.{fname} spans more than 16 bytes")
-        expr, begin = self._read_bytes("h", b0, b1 - b0 + 1, info.size)
-        load_bits = 8 * _load_size(expr)
+        begin, chunks = self._window(b0, b1 - b0 + 1, info.size)
+        expr = self._window_read(begin, chunks)
+        load_bits = 8 * sum(c for _, c in chunks)
         shift = load_bits - (offset - begin * 8) - f.width
         value = expr if shift == 0 else f"({expr} >> {shift})"
         if f.width != load_bits:
@@ -298,17 +329,17 @@ class Generator:
         t = ctype(f.width)
         if b1 - b0 + 1 > 16:
             raise CodegenError(f"field {header}.{fname} spans more than 16 bytes")
-        read, begin = self._read_bytes("h", b0, b1 - b0 + 1, info.size)
-        load = _load_size(read)
+        begin, chunks = self._window(b0, b1 - b0 + 1, info.size)
+        load = sum(c for _, c in chunks)
         if offset % 8 == 0 and f.width == load * 8 and begin == b0:
-            body = f"\tstore_be{load * 8}(h + {b0}, v);\n"
+            body = self._window_write(begin, chunks, "v")
         else:
             shift = load * 8 - (offset - begin * 8) - f.width
             wt = ctype(load * 8)
             m = _const(mask(f.width) << shift, load * 8)
-            body = (f"\t{wt} w = {read};\n\n"
+            body = (f"\t{wt} w = {self._window_read(begin, chunks)};\n\n"
                     f"\tw = (w & ~({wt}){m}) | ((({wt})v << {shift}) & {m});\n"
-                    f"\tstore_be{load * 8}(h + {begin}, w);\n")
+                    + self._window_write(begin, chunks, "w"))
         self.out.accessors.append(
             f"/* {header}.{fname} = v, {header} valid */\n"
             f"static __always_inline void {name}(struct packet *p, {t} v)\n{{\n"
@@ -951,9 +982,11 @@ class Generator:
                 lines.append(f"\t\t\tnew_len += p->varlen_{h.c};")
             lines.append("\t\t}")
             out += lines
-        out += ["\t\tif (new_len != front_end &&",
+        out += ["\t\t/* the kernel refuses a frame shorter than an Ethernet header, or more",
+                "\t\t * headers than its headroom: such a packet cannot leave, it is dropped */",
+                "\t\tif (new_len != front_end &&",
                 "\t\t    bpf_xdp_adjust_head(ctx, (int)front_end - (int)new_len))",
-                "\t\t\tgoto aborted;",
+                "\t\t\tgoto drop;",
                 "\t\tdata = (void *)(long)ctx->data;",
                 "\t\tdata_end = (void *)(long)ctx->data_end;",
                 "\t\t__u32 at = 0;"]
@@ -1206,10 +1239,6 @@ def _map_c(name: str, kind: str, key: str, value: str, entries: int, flags: str 
     flag = f"\n\t__uint(map_flags, {flags});" if flags else ""
     return (f"struct {{\n\t__uint(type, {kind});\n\t__uint(max_entries, {entries});{flag}\n"
             f"\t__type(key, {key});\n\t__type(value, {value});\n}} {name} SEC(\".maps\");\n")
-
-
-def _load_size(expr: str) -> int:
-    return int(expr.split("load_be")[1].split("(")[0]) // 8
 
 
 def _width(t: ir.Type) -> int:

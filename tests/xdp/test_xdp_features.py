@@ -144,7 +144,7 @@ table t {
 control ingress { t.apply(); }
 """)
     pkts = [bytes(eth_ip(proto=p)) for p in (6, 17, 1, 0x1f)]
-    ops = sends(pkts) + table_ops(prog, "setdefault t to(port:5)\nadd t 0 ipv4.protocol:1 drop()")
+    ops = sends(pkts) + table_ops(prog, "setdefault t to(port:5)")
     ops += sends(pkts)
     run_both(prog, ops)
 
