@@ -22,7 +22,7 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 @functools.cache
 def _parser() -> Lark:
     return Lark(GRAMMAR.read_text(), parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=True)
+                propagate_positions=True, maybe_placeholders=True, cache=True)
 
 
 # ------------------------------------------------------------------------------- literals
