@@ -102,7 +102,7 @@ def assign_names(program: ir.Program, action_names: list[str]) -> Names:
             varlen_headers[h.name] = safe(f"{h.name}_{h.type.varlen.name}", header_taken)
             header_taken.add(varlen_headers[h.name])
 
-    meta_taken: set[str] = set()
+    meta_taken: set[str] = {"wire_payload_bytes"}  # the backend's own metadata field
     meta: dict[str, str] = {}
     for m in program.metadata:
         meta[m.name] = safe(m.name, meta_taken)

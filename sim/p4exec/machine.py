@@ -573,6 +573,8 @@ class V1Machine:
             return []
         std.members["egress_port"] = std.members["egress_spec"]
         self.run_control(self.egress, [hdr, meta, std])
+        if std.members["egress_spec"] == DROP_PORT:  # mark_to_drop in egress drops too
+            return []
         self.run_control(self.compute_control, [hdr, meta])
         out = bytearray()
         self.run_control(self.deparser, [Ref("packet_out", ""), hdr], emitted=out)

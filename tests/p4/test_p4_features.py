@@ -303,3 +303,14 @@ action mark"""), metadata="port: bit<16>;")
         packet(0, pkt(9)), expect(1, marked(pkt(9), 1)),
         packet(0, pkt(12)), expect(1, marked(pkt(12), 2)),
     ))
+
+
+def test_a_packet_left_with_no_bytes_is_dropped() -> None:
+    source = prog("control ingress { ethernet.setInvalid(); ipv4.setInvalid(); udp.setInvalid(); "
+                  "forward(1); }")
+    bare = bytes(Ether() / IP() / UDP())        # nothing behind the headers: nothing leaves
+    with_payload = udp_packet(src="10.0.0.1", dst="10.0.0.2")
+    assert_both_pass(program_from(source), stf(
+        packet(0, bare), "no_packet",
+        packet(0, with_payload), expect(1, b"payload!"),
+    ))

@@ -76,6 +76,7 @@ struct headers_t {
 struct metadata_t {
     bit<16> l4_src;
     bit<16> l4_dst;
+    bit<32> wire_payload_bytes;  // what follows the parsed headers (see WireEgress)
 }
 
 parser WireParser(packet_in packet, out headers_t hdr, inout metadata_t meta,
@@ -196,6 +197,13 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
         if (standard_metadata.parser_error != error.NoError) {
             return;
         }
+        // The bytes behind the parsed headers: WireEgress drops a packet left with nothing.
+        meta.wire_payload_bytes = standard_metadata.packet_length - (
+            (hdr.ethernet.isValid() ? 32w14 : 32w0) +
+            (hdr.ipv4.isValid() ? 32w20 : 32w0) +
+            (hdr.ipv4_options.isValid() ? (bit<32>)hdr.ipv4.ihl * 32w4 - 32w20 : 32w0) +
+            (hdr.tcp.isValid() ? 32w20 : 32w0) +
+            (hdr.udp.isValid() ? 32w8 : 32w0));
         if (hdr.ipv4.isValid()) {
             if (bogon_sources.apply().hit) {
                 return;
@@ -227,7 +235,17 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
 
 control WireEgress(inout headers_t hdr, inout metadata_t meta,
                    inout standard_metadata_t standard_metadata) {
-    apply { }
+    apply {
+        // .wire drops a packet that would leave with no bytes at all.
+        if (meta.wire_payload_bytes == 32w0 &&
+            !hdr.ethernet.isValid() &&
+            !hdr.ipv4.isValid() &&
+            !hdr.ipv4_options.isValid() &&
+            !hdr.tcp.isValid() &&
+            !hdr.udp.isValid()) {
+            mark_to_drop(standard_metadata);
+        }
+    }
 }
 
 control WireComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
