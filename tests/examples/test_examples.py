@@ -65,3 +65,46 @@ def test_example_passes_its_stf(name: str, target: str) -> None:
         failures[:20])
     # the test really ran: every packet of the file went through
     assert test.packet_count >= 30
+
+
+def test_a_stale_stf_is_caught(tmp_path: Path) -> None:
+    stale = tmp_path / "acl.stf"
+    stale.write_text((EXAMPLES / "acl.stf").read_text().replace("no_packet", "expect 1 00", 1))
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "stf" / "acl.py"), "--check", "--output", str(stale)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert f"error: {stale} is stale: run examples/stf/acl.py" in result.stderr
+
+
+def _expected_packets(name: str) -> list[bytes]:
+    lines = (EXAMPLES / f"{name}.stf").read_text().splitlines()
+    return [bytes.fromhex(line.split()[2].rstrip("$")) for line in lines
+            if line.startswith("expect ")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_ipv4_header_that_leaves_is_consistent(name: str) -> None:
+    # An independent look at the generators' expectations (scapy dissects them again): every
+    # IPv4 header in an expected packet has a correct checksum, and an IP-in-IP header's
+    # length covers the packet it carries plus itself.
+    from scapy.layers.inet import IP
+    from scapy.layers.l2 import Ether
+
+    headers = 0
+    for data in _expected_packets(name):
+        layer = Ether(data)
+        while layer is not None and layer.name != "NoPayload":
+            if isinstance(layer, IP):
+                header = bytes(layer)[: layer.ihl * 4]
+                total = sum(int.from_bytes(header[i:i + 2], "big") for i in range(0, len(header), 2))
+                while total >> 16:
+                    total = (total & 0xFFFF) + (total >> 16)
+                assert total == 0xFFFF, f"bad IPv4 checksum in an expected packet: {data.hex()}"
+                if layer.proto == 4:
+                    assert isinstance(layer.payload, IP)
+                    assert layer.len == layer.payload.len + 20
+                headers += 1
+            layer = layer.payload
+    assert headers > 10
