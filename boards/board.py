@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, Signal
+from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, Mux, Signal
 from amaranth.build import Platform, Resource
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import Component
+from wirespeed.boards import protocol
 from wirespeed.boards.nic import Nic, NicConfig
 
 ETH_TX_HZ = 125e6
@@ -135,12 +136,12 @@ class EthernetBoardTop(Elaboratable):
     def elaborate(self, platform: Platform) -> Module:
         m = Module()
         board = self.board
-        m.domains.sync = ClockDomain("sync")
-        m.domains.eth_tx = ClockDomain("eth_tx")
+        m.domains.sync = sync = ClockDomain("sync")
+        m.domains.eth_tx = eth_tx = ClockDomain("eth_tx")
         clkin = platform.request(platform.default_clk, dir="i").i
         lock = _ecp5_pll(m, clkin, platform.default_clk_frequency, board.pipeline_hz)
-        platform.add_clock_constraint(ClockSignal("eth_tx"), ETH_TX_HZ)
-        platform.add_clock_constraint(ClockSignal("sync"), board.pipeline_hz)
+        platform.add_clock_constraint(eth_tx.clk, ETH_TX_HZ)
+        platform.add_clock_constraint(sync.clk, board.pipeline_hz)
         m.submodules.sync_reset = ResetSynchronizer(~lock, domain="sync")
         m.submodules.eth_tx_reset = ResetSynchronizer(~lock, domain="eth_tx")
         m.submodules.nic = nic = self.nic
@@ -190,7 +191,17 @@ class UartBoardTop(Elaboratable):
         m.submodules.uart_port = port = self.port
         wiring.connect(m, port.to_pipeline, pipeline.i)
         wiring.connect(m, pipeline.o, port.from_pipeline)
-        wiring.connect(m, port.bus, pipeline.ctrl)
+        # The NIC's identification answers above NIC_BASE, the pipeline below it.
+        is_nic = port.bus.addr[31]
+        nic_ack = Signal()
+        m.d.sync += nic_ack.eq(port.bus.req & is_nic & ~nic_ack)
+        m.d.comb += [
+            pipeline.ctrl.req.eq(port.bus.req & ~is_nic), pipeline.ctrl.we.eq(port.bus.we),
+            pipeline.ctrl.addr.eq(port.bus.addr), pipeline.ctrl.wdata.eq(port.bus.wdata),
+            port.bus.ack.eq(Mux(is_nic, nic_ack, pipeline.ctrl.ack)),
+            port.bus.rdata.eq(Mux(is_nic & (port.bus.addr == protocol.NIC_ID_ADDR),
+                                  protocol.NIC_ID, Mux(is_nic, 0, pipeline.ctrl.rdata))),
+        ]
         uart = platform.request("uart", 0)
         m.d.comb += [port.rx_pin.eq(uart.rx.i), uart.tx.o.eq(port.tx_pin)]
         return m

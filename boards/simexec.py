@@ -101,6 +101,7 @@ class RgmiiExecutor(Executor):
         self.width = width
         self.config = NicConfig(width=width, ports=self.ports)
         self._history: list[Op] = []
+        self._registers: dict[tuple[str, int], int] | None = None
 
     @staticmethod
     def unavailable_reason() -> str | None:
@@ -110,6 +111,32 @@ class RgmiiExecutor(Executor):
         results = self._run([*self._history, *ops])
         self._history.extend(ops)
         return results[len(results) - len(ops):]
+
+    def read_register(self, register: str, index: int) -> int:
+        """From the read-back of every register cell at the end of the last run."""
+        names = [r.name for r in self.program.registers]
+        if register not in names:
+            raise ExecutorError(f"no register {register!r}")
+        reg = self.program.register(register)
+        if not 0 <= index < reg.size:
+            return 0
+        if self._registers is None:
+            self._run(list(self._history))
+        assert self._registers is not None
+        return self._registers[(register, index)]
+
+    def _register_reads(self) -> list[tuple[str, int, list[int]]]:
+        """Every register cell as (register, index, word addresses)."""
+        from wirespeed.hdl.pipeline import REGION_REGISTER, REGISTER_UNIT, control_address
+
+        cells = []
+        for number, reg in enumerate(self.program.registers):
+            words = -(-reg.width // 32)
+            for index in range(reg.size):
+                cells.append((reg.name, index, [
+                    control_address(REGISTER_UNIT + number, REGION_REGISTER, index * 4 + w)
+                    for w in range(words)]))
+        return cells
 
     def _run(self, ops: Sequence[Op]) -> list[OpResult]:
         control = control_plane(self.program, self.width)
@@ -149,11 +176,24 @@ class RgmiiExecutor(Executor):
                 case _:
                     assert_never(op)
         flush()
+        # Read back every register cell at the end, for ``read_register``.
+        register_cells = self._register_reads()
+        register_steps = len(steps)
+        pending.extend(protocol.read(a) for _, _, addrs in register_cells for a in addrs)
+        flush()
         per_step = run_nic(self.config, lambda: ProgramPipeline(self.program, self.width),
                            steps)
         for step, received in zip(steps, per_step, strict=True):
             if step.kind == "control":
                 self._check_reply(step, received)
+        words = [r.data for step, received in zip(steps[register_steps:],
+                                                  per_step[register_steps:], strict=True)
+                 for r in self._check_reply(step, received)]
+        self._registers = {}
+        for name, index, addrs in register_cells:
+            cell = words[:len(addrs)]
+            del words[:len(addrs)]
+            self._registers[(name, index)] = sum(v << (32 * w) for w, v in enumerate(cell))
         results: list[OpResult] = []
         for kind, value in plans:
             if kind == "value":

@@ -538,6 +538,9 @@ def diff(file: str, stf_path: str, targets: Sequence[str], count: int, seed: int
 cli.add_command(importlib.import_module("wirespeed.sim.conformance.cli").conformance)
 # attach, entries, detach on real interfaces (xdp/cli.py)
 cli.add_command(importlib.import_module("wirespeed.xdp.cli").xdp)
+# bitstreams for boards, and talking to a board (boards/cli.py)
+cli.add_command(importlib.import_module("wirespeed.boards.cli").build)
+cli.add_command(importlib.import_module("wirespeed.boards.cli").board)
 
 # ----------------------------------------------------------------------------- entry point
 
