@@ -642,6 +642,15 @@ class Generator:
         pos = 0
         for e in exprs:
             w = _width(e.type)
+            if (isinstance(e, ir.FieldRef) and e.header in self.known() and w % 8 == 0
+                    and pos % 8 == 0):
+                at = self.headers[e.header].type.offset_bits(e.field)
+                if at % 8 == 0:  # the wire bytes are already the big-endian value
+                    c = self.headers[e.header].c
+                    for k in range(w // 8):
+                        lines.append(f"{ind}\t{buf}[{pos // 8 + k}] = p->h_{c}[{at // 8 + k}];")
+                    pos += w
+                    continue
             v = self._tmpname("f")
             lines.append(f"{ind}\t{ctype(w)} {v} = {self.expr(e, params)};")
             for i in range(pos // 8, (pos + w - 1) // 8 + 1):
@@ -831,19 +840,33 @@ class Generator:
     def parser(self) -> None:
         out = self.out.parser
         incoming, _ = self._parse_sets()
+        # A state entered with one known valid set needs no bit updates of its own: the bits
+        # are stored once, as constants, when the packet leaves it for accept or for a state
+        # that more than one path leads to.
+        single = {name for name, sets in incoming.items() if len(sets) == 1}
+
+        def goto(target: str, after: frozenset[str] | None) -> str:
+            label = _state_label(target)
+            if after is None or target == ir.REJECT or target in single:
+                return f"goto {label};"
+            bits = " | ".join(self.headers[h].valid_flag for h in sorted(
+                after, key=lambda h: self.headers[h].bit)) or "0"
+            return (f"{{ VALID_BITS(p) = {bits}; INPKT_BITS(p) = {bits}; goto {label}; }}")
+
         for state in self.program.parser:
             entry = incoming.get(state.name, None if self.out.cyclic_parser else frozenset())
             self.vstate = (None if entry is None
                            else frozenset(v | frozenset(state.extracts) for v in entry))
+            after = next(iter(self.vstate)) if state.name in single and self.vstate else None
             where = f" ({state.span})" if state.span.line else ""
             out.append(f"state_{c_ident(state.name)}:{where and ' /*' + where + ' */'}")
             if self.out.cyclic_parser:
                 out.append("\tif (++steps > MAX_PARSER_STEPS || off > MAX_HEADER_BYTES)")
                 out.append("\t\tgoto reject;")
             for h in state.extracts:
-                out += self._extract(self.headers[h])
+                out += self._extract(self.headers[h], set_bits=after is None)
             if not state.select_keys:
-                out.append(f"\tgoto {_state_label(state.default)};")
+                out.append(f"\t{goto(state.default, after)}")
                 continue
             key_names = []
             out.append("\t{")
@@ -856,18 +879,19 @@ class Generator:
                                      zip(case.matches, key_names, strict=True)) if c]
                 cond = " && ".join(conds) if conds else "1"
                 out.append(f"\t\tif ({cond})")
-                out.append(f"\t\t\tgoto {_state_label(case.next_state)};")
-            out.append(f"\t\tgoto {_state_label(state.default)};")
+                out.append(f"\t\t\t{goto(case.next_state, after)}")
+            out.append(f"\t\t{goto(state.default, after)}")
             out.append("\t}")
 
-    def _extract(self, info: HeaderInfo) -> list[str]:
+    def _extract(self, info: HeaderInfo, set_bits: bool) -> list[str]:
         size = info.size
         lines = [f"\t/* extract {info.name} ({size} bytes) */",
                  f"\tif (data + off + {size} > data_end)",
                  "\t\tgoto reject;",
-                 f"\tp->h_{info.c} = data + off;",
-                 f"\tVALID_BITS(p) |= {info.valid_flag};",
-                 f"\tINPKT_BITS(p) |= {info.valid_flag};"]
+                 f"\tp->h_{info.c} = data + off;"]
+        if set_bits:
+            lines += [f"\tVALID_BITS(p) |= {info.valid_flag};",
+                      f"\tINPKT_BITS(p) |= {info.valid_flag};"]
         if info.tail:
             lines.append(f"\tp->off_{info.c} = off;")
         lines.append(f"\toff += {size};")
