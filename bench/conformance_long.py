@@ -35,9 +35,12 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
     chunk = 10
     for first in range(0, args.programs, chunk):
         count = min(chunk, args.programs - first)
+        # shrinking costs minutes: only the first few reproducers of the run
+        room = len(totals["reproducers"]) < args.reproducers
         result = run_campaign(count, args.packets, targets, seed=args.seed, first=first,
-                              out_dir=out / "reproducers", shrink_seconds=args.shrink_seconds,
-                              reproducers_per_target=1, progress=None)
+                              out_dir=out / "reproducers" if room else None,
+                              shrink_seconds=args.shrink_seconds, reproducers_per_target=1,
+                              progress=None)
         totals["programs"] += result.programs
         totals["packets"] += result.packets
         totals["malformed"] += result.malformed
@@ -158,6 +161,8 @@ def main() -> int:
     parser.add_argument("--mutants", type=int, default=10_000)
     parser.add_argument("--bad-stf", type=int, default=1000)
     parser.add_argument("--shrink-seconds", type=float, default=120.0)
+    parser.add_argument("--reproducers", type=int, default=6,
+                        help="shrink and write at most about this many reproducers")
     parser.add_argument("--out", default="conformance-long")
     parser.add_argument("--skip", default="", help="comma list of: programs,sources,entries")
     args = parser.parse_args()
