@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from wirespeed.compiler import ir
 from wirespeed.compiler.frontend import compile_source
 from wirespeed.sim.conformance.choices import RandomChoices
@@ -16,7 +17,8 @@ from wirespeed.sim.conformance.packets import (
 )
 from wirespeed.sim.conformance.programs import generate_program, programs
 from wirespeed.sim.conformance.runner import build_case
-from wirespeed.sim.executor import CounterValue, ReadCounter
+from wirespeed.sim.conformance.strategies import entries, packets
+from wirespeed.sim.executor import CounterValue, ReadCounter, SendPacket
 from wirespeed.sim.reference import ReferenceExecutor
 
 
@@ -167,3 +169,16 @@ def test_cases_are_reproducible_from_their_seed() -> None:
     a, b = build_case("same:7", 30), build_case("same:7", 30)
     assert a.source == b.source and a.ops == b.ops
     assert build_case("same:8", 30).source != a.source
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_hypothesis_strategies_give_packets_and_entries_the_model_takes(data) -> None:
+    program = compile_source(data.draw(programs()), "p.wire")
+    ops = data.draw(entries(program))
+    sends = [SendPacket(0, data.draw(packets(program))) for _ in range(5)]
+    with ReferenceExecutor(program) as reference:
+        results = reference.run_script([*ops, *sends])
+    assert len(results) == len(ops) + 5
+    assert all(isinstance(r, list) for r in results[len(ops):])
+    assert all(len(s.data) >= MIN_FRAME for s in sends)
