@@ -232,6 +232,7 @@ class Checker:
         self.applied: dict[str, Span] = {}
         self.used_actions: set[str] = set()
         self.consts_busy: set[str] = set()
+        self.made_valid: set[str] = set()
         self.consts_reported: set[str] = set()
         self.action_calls: dict[str, list[tuple[str, Span]]] = {}
         self.std_imported = any(
@@ -1304,6 +1305,8 @@ class Checker:
                 elif e.args:
                     msg.ARITY.emit(self.r, e.span, name=method, expected=0, s="s",
                                    found=len(e.args))
+                elif method == "setValid":
+                    self.made_valid.add(bname)
                 return
             if method == "apply":
                 self.apply(e, callee.base)
@@ -1478,6 +1481,10 @@ class Checker:
         for name, a in self.c.actions.items():
             if name not in self.used_actions:
                 msg.UNUSED_ACTION.emit(self.r, a.name.span, name=name)
+        extracted = {h.name for st in self.c.states.values() for h in st.extracts}
+        for name, inst in self.c.instances.items():
+            if name not in extracted and name not in self.made_valid:
+                msg.NEVER_VALID.emit(self.r, inst.name.span, name=name)
 
 
 # ------------------------------------------------------------------------------- helpers

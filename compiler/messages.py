@@ -142,6 +142,8 @@ EXTRACTED_TWICE = _m("E0304", "header `{header}` may be extracted twice on one p
 PATTERN_COUNT = _m("E0305", "this arm has {found} pattern{s} but there {are} {expected} key{ks}",
                    "a select arm or entry with the wrong number of patterns")
 PARSER_TWICE = _m("E0306", "the program has two parsers", "more than one `parser` block")
+NEVER_VALID = _m("W0303", "header `{name}` is never extracted nor made valid, so it is always "
+                 "invalid", "a header instance nothing can make valid")
 UNREACHABLE_STATE = _m("W0301", "parser state `{name}` is never reached (it is removed)",
                        "a state no transition leads to")
 DEAD_ARM = _m("W0302", "this arm is never taken: an earlier `_` arm matches everything",

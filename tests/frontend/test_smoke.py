@@ -16,7 +16,7 @@ def test_tour_compiles() -> None:
         "ethernet", "ipv4", "udp", "vxlan", "inner_ethernet"]
     assert program.checksums == ("ipv4",)
     assert program.start.name == "start"
-    assert {a.name for a in program.actions} == {"to_port", "drop"}
+    assert {a.name for a in program.actions} == {"to_port", "set_vni", "drop"}
     assert program.source.startswith("import std;")
     assert any(m.name.startswith("wire_tmp") for m in program.metadata)
 
