@@ -70,6 +70,7 @@ def bad_sources(args: argparse.Namespace, out: Path) -> dict:
         corpus_sources,
         judge,
         mutate_source,
+        random_source,
         run_cli,
     )
     from wirespeed.sim.conformance.choices import RandomChoices
@@ -82,7 +83,7 @@ def bad_sources(args: argparse.Namespace, out: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "mutant.wire"
     for n in range(args.mutants):
-        source = mutate_source(c.choice(corpus), c)
+        source = random_source(c) if n % 10 == 9 else mutate_source(c.choice(corpus), c)
         path.write_text(source, errors="surrogateescape")
         outcome = run_cli(["check", str(path)], seconds=30)
         counts["cases"] += 1

@@ -143,6 +143,21 @@ def mutate_source(text: str, c: Choices) -> str:
     return "".join(tokens)
 
 
+SOUP = ("import", "std", ";", "header", "headers", "metadata", "parser", "start", "extract",
+        "select", "next", "accept", "reject", "action", "table", "key", "actions", "default",
+        "size", "counters", "entries", "control", "ingress", "if", "else", "switch", "return",
+        "register", "meter", "const", "bit", "<", ">", "{", "}", "(", ")", "[", "]", ":", ",",
+        ".", "=", "==", "+", "-", "&", "|", "^", "~", "!", "&&", "||", "<<", ">>", "++", "&&&",
+        "..", "/", "_", "apply", "hit", "miss", "valid", "setValid", "setInvalid", "forward",
+        "drop", "crc32", "ethernet", "ipv4", "meta", "x", "y", "0", "1", "8", "0xff", "10.0.0.1",
+        "02:00:00:00:00:01", "::1", "\n")
+
+
+def random_source(c: Choices) -> str:
+    """Random text made of the language's own tokens (a "program" no mutation would reach)."""
+    return " ".join(c.choice(SOUP) for _ in range(c.integer(0, 300)))
+
+
 def corpus_sources(root: Path, generated: int = 20, seed: str = "badinput") -> list[str]:
     """Valid programs to break: the examples, the front end's tour and generated ones."""
     from wirespeed.sim.conformance.choices import RandomChoices

@@ -13,6 +13,7 @@ from wirespeed.sim.conformance.badinput import (
     corpus_sources,
     judge,
     mutate_source,
+    random_source,
     run_cli,
 )
 from wirespeed.sim.conformance.choices import RandomChoices
@@ -34,7 +35,8 @@ def test_mutated_sources_give_diagnostics(chunk: int, corpus: list[str],
     problems: list[str] = []
     errors = 0
     for n in range(PER_CHUNK):
-        source = mutate_source(c.choice(corpus), c)
+        # one in ten: random token soup rather than a mutant
+        source = random_source(c) if n % 10 == 9 else mutate_source(c.choice(corpus), c)
         path = tmp_path / f"mutant{n}.wire"
         path.write_bytes(source.encode("utf-8", "surrogateescape"))
         outcome = run_cli(["check", str(path)], seconds=20)
