@@ -1022,6 +1022,11 @@ class Checker:
                                    notes=self.note_at("first defined here",
                                                       params[p.name.name].name.span))
                 continue
+            if p.name.name in ("meta", "std") or p.name.name in self.c.instances:
+                why = "a header of the program" if p.name.name in self.c.instances \
+                    else "a metadata scope"
+                msg.RESERVED.emit(self.r, p.name.span, name=p.name.name, why=why)
+                continue
             params[p.name.name] = p
         self.params, self.in_action = params, a.name.name
         self.action_calls[a.name.name] = []

@@ -54,6 +54,8 @@ def test_accepted(body: str) -> None:
     ("control ingress { meta.a = ipv4; }", ["E0111"]),
     ("control ingress { meta.a = udp.dst_port[15:8] + 1 + ipv4.ttl; }", []),
     ("control ingress { meta.c = crc32(ipv4.ttl, ipv4.flags); }", ["E0506"]),
+    ("action a(ipv4: bit<8>, meta: bit<8>) { }\ncontrol ingress { a(1, 2); }",
+     ["E0110", "E0110"]),
     ("table t { key { ipv4.dst: exact; } actions { drop; } }\n"
      "control ingress { switch t.apply() { forward: { } } }", ["E0409"]),
     ("table t { key { ipv4.dst: exact; } actions { drop; } }\n"
