@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from wirespeed.sim.conformance.choices import Choices
+from wirespeed.sim.conformance.limits import Hang, time_limit
 
 TOKEN = re.compile(r"\s+|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9a-fA-FxX_:.]*|&&&|\.\.|\+\+|"
                    r"[^\sA-Za-z0-9_]")
@@ -38,32 +38,12 @@ STRANGE_TOKENS = (
 DIAGNOSTIC = re.compile(r"^(.*?: )?error(\[[A-Z]\d+\])?: ", re.MULTILINE)
 
 
-class Hang(Exception):
-    """A case ran past its time limit."""
-
-
 @dataclass
 class Outcome:
     exit_code: int
     stdout: str
     stderr: str
     seconds_limit_hit: bool = False
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ``Hang`` in this (main) thread after ``seconds``."""
-
-    def _raise(signum: int, frame: object) -> None:
-        raise Hang(f"no answer after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def run_cli(argv: Sequence[str], seconds: float = 20.0) -> Outcome:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from wirespeed.compiler import ir
 from wirespeed.compiler.frontend import CompileError, compile_source
 from wirespeed.sim.conformance.choices import RandomChoices
+from wirespeed.sim.conformance.limits import Hang, time_limit
 from wirespeed.sim.conformance.packets import (
     generate_entries,
     malformed_packet,
@@ -42,6 +43,7 @@ from wirespeed.sim.executor import (
 )
 
 REGISTER_CELLS = 4  # register cells read back after a run, per register
+RUN_SECONDS = 900.0  # one target, one case: longer is a hang (reported as a difference)
 CASE_FILENAME = "case.wire"
 
 
@@ -136,7 +138,7 @@ def run_on(target: str, program: ir.Program, ops: Sequence[Op]) -> RunResult:
     started = time.perf_counter()
     result = RunResult()
     try:
-        with open_executor(target, program) as executor:
+        with time_limit(RUN_SECONDS), open_executor(target, program) as executor:
             result.results = executor.run_script(list(ops))
             for register in program.registers:
                 for index in range(min(register.size, REGISTER_CELLS)):
@@ -145,6 +147,8 @@ def run_on(target: str, program: ir.Program, ops: Sequence[Op]) -> RunResult:
                             executor.read_register(register.name, index)
                     except ExecutorError:
                         break  # this target cannot read registers back
+    except Hang as e:
+        result.error = f"hang: {e}"
     except ExecutorError as e:
         result.error = f"ExecutorError: {e}"
     except Exception as e:  # noqa: BLE001 - a crashing backend is a finding, not our crash

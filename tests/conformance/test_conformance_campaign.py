@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,27 @@ def test_conformance_command_reports_a_difference(planted_bug_target: str,
     folders = list(tmp_path.iterdir())
     assert folders and (folders[0] / "test.stf").is_file()
     assert load_program(folders[0] / "program.wire")
+
+
+class HangingExecutor(ReferenceExecutor):
+    """A target that never answers a packet."""
+
+    target = "hanging"
+
+    def send(self, port: int, data: bytes) -> list[Output]:
+        while True:
+            time.sleep(0.05)
+
+
+def test_a_hanging_target_is_a_difference_not_a_stuck_campaign(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from wirespeed.sim import targets
+    from wirespeed.sim.conformance import runner
+
+    monkeypatch.setitem(targets.TARGETS, "hanging", f"{__name__}:HangingExecutor")
+    monkeypatch.setattr(runner, "RUN_SECONDS", 1.0)
+    started = time.monotonic()
+    result = run_campaign(1, 5, ["hanging"], seed="hang")
+    assert time.monotonic() - started < 30
+    assert [d.where for d in result.differences] == ["target error"]
+    assert result.differences[0].got.startswith("hang: no answer after 1 s")
