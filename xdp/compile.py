@@ -25,7 +25,8 @@ def _struct_json(st) -> dict:
 
 def _table_json(plan: TablePlan) -> dict:
     n = plan.c_name
-    maps = {"entries": f"{n}_entries", "default": f"{n}_default"}
+    maps = ({"rules": f"{n}_rules"} if plan.kind == "scan" else {"entries": f"{n}_entries"})
+    maps["default"] = f"{n}_default"
     if plan.kind == "tss":
         maps["masks"] = f"{n}_masks"
     if plan.table.counters:
@@ -41,6 +42,12 @@ def _table_json(plan: TablePlan) -> dict:
         "max_entries": plan.entries_max, "size": plan.table.size,
         "counter_slots": plan.counter_slots if plan.table.counters else 0,
     }
+    if plan.kind == "scan":
+        assert plan.rule is not None
+        desc["rule"] = _struct_json(plan.rule) | {"value_offset": plan.rule_value_offset}
+        desc["rules"] = {"size": plan.rules_size, "count_offset": 0,
+                         "array_offset": plan.rules_offset, "max_rules": plan.max_rules,
+                         "order": "rank: priority << 32 | insertion order, lowest first"}
     if plan.kind == "tss":
         assert plan.tss_key is not None and plan.mask_elem is not None
         desc["tuple_key"] = _struct_json(plan.tss_key)
