@@ -18,8 +18,9 @@ Typing in short (the full rules are in docs/language.md):
 
 from __future__ import annotations
 
+import difflib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,6 +270,15 @@ class Checker:
         self.values_ns[name] = (what, ident.span)
         return True
 
+    def suggest(self, name: str, candidates: Iterable[str]
+                ) -> tuple[tuple[str, Span | None], ...]:
+        """A "did you mean" note when a declared name is close to the unknown one."""
+        close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
+        return ((f"did you mean `{close[0]}`?", None),) if close else ()
+
+    def suggest_action(self, name: str) -> tuple[tuple[str, Span | None], ...]:
+        return self.suggest(name, [*self.c.actions, *BUILTIN_ACTIONS])
+
     def check_width(self, width: int, span: Span) -> bool:
         if not 1 <= width <= MAX_WIDTH:
             msg.BAD_WIDTH.emit(self.r, span, width=width, max=MAX_WIDTH)
@@ -437,7 +447,8 @@ class Checker:
                     notes = ((f"`{tname}` is in the standard library: add `import std;`",
                               None),)
                 msg.UNKNOWN_HEADER_TYPE.emit(self.r, inst.type_name.span, name=tname,
-                                             notes=notes)
+                                             notes=notes or self.suggest(tname,
+                                                                         self.c.header_decls))
             # a header type with its own errors is not reported again here
         if not self.declare_value("header", inst.name):
             return
@@ -642,7 +653,8 @@ class Checker:
             hint = "; use `.valid` or one of its fields" if what == "header" else ""
             msg.NOT_A_VALUE.emit(self.r, e.span, what=what, name=name, hint=hint)
             return ERR
-        msg.UNKNOWN_NAME.emit(self.r, e.span, name=name)
+        msg.UNKNOWN_NAME.emit(self.r, e.span, name=name,
+                              notes=self.suggest(name, [*self.c.consts, *(self.params or ())]))
         return ERR
 
     def kind_of(self, name: str) -> str | None:
@@ -687,13 +699,15 @@ class Checker:
                                            name=f"{name}` (varbytes are opaque) `")
                 else:
                     msg.UNKNOWN_FIELD.emit(self.r, e.name.span, header=bname, type=htype.name,
-                                           name=name)
+                                           name=name, notes=self.suggest(
+                                               name, [f.name for f in htype.fields]))
                 return ERR
             self.c.refs[id(e)] = FieldR(bname, name, f.width)
             return V(ir.Bits(f.width))
         what = self.kind_of(bname)
         if what is None and not (self.params and bname in self.params):
-            msg.UNKNOWN_HEADER.emit(self.r, base.span, name=bname)
+            msg.UNKNOWN_HEADER.emit(self.r, base.span, name=bname,
+                                    notes=self.suggest(bname, [*self.c.instances, "meta", "std"]))
             return ERR
         msg.UNKNOWN_METHOD.emit(self.r, e.name.span, what=f"{what or 'parameter'} `{bname}`",
                                 name=name)
@@ -702,13 +716,15 @@ class Checker:
     def meta_member(self, e: ast.Member, scope: str, name: str) -> V:
         if scope == "std":
             if name not in STD_WIDTHS:
-                msg.UNKNOWN_META.emit(self.r, e.name.span, scope=scope, name=name)
+                msg.UNKNOWN_META.emit(self.r, e.name.span, scope=scope, name=name,
+                                      notes=self.suggest(name, STD_WIDTHS))
                 return ERR
             width = STD_WIDTHS[name]
         else:
             mf = self.c.metadata.get(name)
             if mf is None:
-                msg.UNKNOWN_META.emit(self.r, e.name.span, scope=scope, name=name)
+                msg.UNKNOWN_META.emit(self.r, e.name.span, scope=scope, name=name,
+                                      notes=self.suggest(name, self.c.metadata))
                 return ERR
             width = mf.width
         self.c.refs[id(e)] = MetaR(scope, name, width)
@@ -875,13 +891,19 @@ class Checker:
                 continue
             for h in st.extracts:
                 if h.name not in self.c.instances:
-                    msg.UNKNOWN_HEADER.emit(self.r, h.span, name=h.name)
+                    msg.UNKNOWN_HEADER.emit(self.r, h.span, name=h.name,
+                                            notes=self.suggest(h.name, self.c.instances))
             for target in _targets(st):
                 if target.name not in self.c.states and target.name not in STATE_KEYWORDS:
-                    msg.UNKNOWN_STATE.emit(self.r, target.span, name=target.name)
+                    msg.UNKNOWN_STATE.emit(self.r, target.span, name=target.name,
+                                           notes=self.suggest(target.name, [
+                                               *self.c.states, *STATE_KEYWORDS]))
             if isinstance(st.transition, ast.SelectTransition):
                 self.select(st.transition)
-        self.parser_graph(p.states[0])
+        known_extracts = all(h.name in self.c.instances for st in p.states for h in st.extracts)
+        known_targets = all(t.name in self.c.states or t.name in STATE_KEYWORDS
+                            for st in p.states for t in _targets(st))
+        self.parser_graph(p.states[0], known_extracts, known_targets)
 
     def select(self, t: ast.SelectTransition) -> None:
         widths: list[int | None] = []
@@ -947,8 +969,10 @@ class Checker:
                 if length is not None and length > width:
                     msg.BAD_PREFIX.emit(self.r, pat.prefix_len.span, length=length, width=width)
 
-    def parser_graph(self, start: ast.StateDecl) -> None:
-        """Loops, unreachable states, and which headers are surely extracted where."""
+    def parser_graph(self, start: ast.StateDecl, known_extracts: bool = True,
+                     known_targets: bool = True) -> None:
+        """Loops, unreachable states, and which headers are surely extracted where. After an
+        unknown header or state name, the follow-on errors are left out: they are noise."""
         states = self.c.states
         order: list[str] = []  # reachable states in reverse post-order
         colour: dict[str, int] = {}  # 1 on the stack, 2 done
@@ -976,7 +1000,8 @@ class Checker:
         visit(start.name.name, None)
         for name, st in states.items():
             if name not in colour:
-                msg.UNREACHABLE_STATE.emit(self.r, st.name.span, name=name)
+                if known_targets:  # else the unknown target was probably meant to be it
+                    msg.UNREACHABLE_STATE.emit(self.r, st.name.span, name=name)
         if looped:
             return
         order.reverse()
@@ -996,7 +1021,8 @@ class Checker:
                 for k in st.transition.keys:
                     for ref_node, ref in self._refs_in(k):
                         hdr = ref.header if isinstance(ref, (FieldR, ValidR)) else None
-                        if hdr is not None and hdr not in after_must and isinstance(ref, FieldR):
+                        if hdr is not None and hdr not in after_must and known_extracts \
+                                and isinstance(ref, FieldR):
                             msg.NOT_EXTRACTED.emit(self.r, ref_node.span, header=hdr,
                                                    state=name)
             for t in _targets(st):
@@ -1090,7 +1116,8 @@ class Checker:
                             continue
                         names.add(a.name)
                         if a.name not in self.c.actions and a.name not in BUILTIN_ACTIONS:
-                            msg.UNKNOWN_ACTION.emit(self.r, a.span, name=a.name)
+                            msg.UNKNOWN_ACTION.emit(self.r, a.span, name=a.name,
+                                                    notes=self.suggest_action(a.name))
                             continue
                         self.used_actions.add(a.name)
                         t.actions.append(a)
@@ -1149,7 +1176,8 @@ class Checker:
         elif name in BUILTIN_ACTIONS:
             params = list(BUILTIN_ACTIONS[name])
         else:
-            msg.UNKNOWN_ACTION.emit(self.r, ref.name.span, name=name)
+            msg.UNKNOWN_ACTION.emit(self.r, ref.name.span, name=name,
+                                    notes=self.suggest_action(name))
             return
         if name not in listed and (where != "default" or name not in BUILTIN_ACTIONS):
             msg.DEFAULT_NOT_LISTED.emit(self.r, ref.name.span, name=name, table=tname) \
@@ -1246,7 +1274,8 @@ class Checker:
             return None
         if name not in self.c.tables:
             if self.kind_of(name) is None:
-                msg.UNKNOWN_TABLE.emit(self.r, name_ref.span, name=name)
+                msg.UNKNOWN_TABLE.emit(self.r, name_ref.span, name=name,
+                                       notes=self.suggest(name, self.c.tables))
             else:
                 msg.UNKNOWN_METHOD.emit(self.r, call.span, what=f"{self.kind_of(name)} `{name}`",
                                         name="apply")
@@ -1300,13 +1329,15 @@ class Checker:
             if name in HASHES:
                 msg.NOT_HERE.emit(self.r, e.span, what=f"`{name}(...)`", example=f"{name}(...)")
                 return
-            msg.UNKNOWN_ACTION.emit(self.r, callee.span, name=name)
+            msg.UNKNOWN_ACTION.emit(self.r, callee.span, name=name,
+                                    notes=self.suggest_action(name))
             return
         if isinstance(callee, ast.Member) and isinstance(callee.base, ast.NameRef):
             bname, method = callee.base.name, callee.name.name
             if method in ("setValid", "setInvalid"):
                 if bname not in self.c.instances:
-                    msg.UNKNOWN_HEADER.emit(self.r, callee.base.span, name=bname)
+                    msg.UNKNOWN_HEADER.emit(self.r, callee.base.span, name=bname,
+                                            notes=self.suggest(bname, self.c.instances))
                 elif e.args:
                     msg.ARITY.emit(self.r, e.span, name=method, expected=0, s="s",
                                    found=len(e.args))
