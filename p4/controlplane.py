@@ -207,19 +207,22 @@ def cli_commands(program: ir.Program, names: Names, ops: list[Op],
                 combos = [c for c in expand_entry_for_p4(t, entry)
                           if installed.first_time(table, c, entry.priority)]
                 expansion.count(table, 1, len(combos))
-                for combo in combos:
-                    keys = " ".join(_cli_value(m, p4_kind(k.kind), k.width)
-                                    for m, k in zip(combo, t.keys, strict=True))
-                    line = (f"table_add {CONTROL}.{names.tables[table]} "
-                            f"{CONTROL}.{names.actions[action.name]} {keys} => {args}").rstrip()
-                    if t.needs_priority:
-                        line += f" {entry.priority}"
-                    lines.append(line)
+                for copy in names.copies[table]:
+                    for combo in combos:
+                        keys = " ".join(_cli_value(m, p4_kind(k.kind), k.width)
+                                        for m, k in zip(combo, t.keys, strict=True))
+                        line = (f"table_add {CONTROL}.{copy} "
+                                f"{CONTROL}.{names.actions[action.name]} {keys} => "
+                                f"{args}").rstrip()
+                        if t.needs_priority:
+                            line += f" {entry.priority}"
+                        lines.append(line)
             case SetDefault(table, call):
                 args = " ".join(f"0x{v:x}" for v in call.args)
-                lines.append(f"table_set_default {CONTROL}.{names.tables[table]} "
-                             f"{CONTROL}.{names.default_action(table, call.action)} "
-                             f"{args}".rstrip())
+                for copy in names.copies[table]:
+                    lines.append(f"table_set_default {CONTROL}.{copy} "
+                                 f"{CONTROL}.{names.default_action(copy, call.action)} "
+                                 f"{args}".rstrip())
             case SendPacket() | ReadCounter():
                 pass
             case _:
@@ -272,8 +275,9 @@ def stf_add_lines(program: ir.Program, names: Names, table: str, entry: ir.Entry
             if installed is not None and not installed.first_time(table, keys, entry.priority):
                 continue
             prio = f" {entry.priority}" if t.needs_priority else ""
-            lines.append(f"add {names.tables[table]}{prio} {' '.join(keys)} "
-                         f"{names.actions[action.name]}({args})")
+            for copy in names.copies[table]:
+                lines.append(f"add {copy}{prio} {' '.join(keys)} "
+                             f"{names.actions[action.name]}({args})")
     return lines
 
 
@@ -295,9 +299,9 @@ def rewrite_stf(program: ir.Program, names: Names, test: StfTest) -> tuple[list[
                 action = find_action(program, call.action)
                 args = ",".join(f"{p.name}:0x{v:x}"
                                 for p, v in zip(action.params, call.args, strict=True))
-                items.append((line, order, [f"setdefault {names.tables[table]} "
-                                            f"{names.default_action(table, call.action)}"
-                                            f"({args})"]))
+                items.append((line, order, [f"setdefault {copy} "
+                                            f"{names.default_action(copy, call.action)}"
+                                            f"({args})" for copy in names.copies[table]]))
             case SendPacket(port, data):
                 items.append((line, order, [f"packet {port} {data.hex()}"]))
             case ReadCounter(table, handle):

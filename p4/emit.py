@@ -165,6 +165,13 @@ class Emitter:
         self._locals = 0
         # table -> headers known valid at every place the control applies it
         self.apply_known: dict[str, frozenset[str]] = {}
+        self._sites: dict[str, int] = {}
+
+    def table_copy(self, table: str) -> str:
+        """The P4 table for the next place that applies ``table`` (one copy per place)."""
+        site = self._sites.get(table, 0)
+        self._sites[table] = site + 1
+        return self.names.copies[table][site]
 
     def applied(self, table: str, scope: Scope) -> None:
         known = scope.known_valid
@@ -349,11 +356,11 @@ class Emitter:
                                 f"{self.lvalue(target)});")
             case ir.Apply(table):
                 self.applied(table, scope)
-                code.add(depth, f"{self.names.tables[table]}.apply();")
+                code.add(depth, f"{self.table_copy(table)}.apply();")
                 scope = scope.without(self.invalidated_by[table])
             case ir.ApplyHit(table, hit, miss):
                 self.applied(table, scope)
-                t = self.names.tables[table]
+                t = self.table_copy(table)
                 after = scope.without(self.invalidated_by[table])
                 if hit:
                     code.add(depth, f"if ({t}.apply().hit) {{")
@@ -368,13 +375,13 @@ class Emitter:
                 scope = after.without(self.may_invalidate((*hit, *miss)))
             case ir.ApplySwitch(table, cases, default):
                 self.applied(table, scope)
-                t = self.names.tables[table]
+                t = self.table_copy(table)
                 after = scope.without(self.invalidated_by[table])
                 code.add(depth, f"switch ({t}.apply().action_run) {{")
                 for case in cases:
                     labels = [self.names.actions[a] for a in case.actions]
-                    labels += [self.names.miss_actions[(table, a)] for a in case.actions
-                               if (table, a) in self.names.miss_actions]
+                    labels += [self.names.miss_actions[(t, a)] for a in case.actions
+                               if (t, a) in self.names.miss_actions]
                     for label in labels[:-1]:
                         code.add(depth + 1, f"{label}:")
                     code.add(depth + 1, f"{labels[-1]}: {{")
@@ -628,11 +635,11 @@ def build_output(program: ir.Program) -> P4Output:
         externs.append(f"meter<bit<32>>({m.size + 1}, MeterType.{kind}) {names.meters[m.name]};"
                        f"  // meter<{kind}>[{m.size}] {m.name}, plus a spare cell")
     for t in program.tables:
-        if t.counters:
+        for copy in names.copies[t.name] if t.counters else ():
             externs.append(f"direct_counter(CounterType.packets_and_bytes) "
-                           f"{names.counters[t.name]};  // counters of table {t.name}")
+                           f"{names.counters[copy]};  // counters of table {copy}")
             externs.append(f"counter<bit<32>>(1, CounterType.packets_and_bytes) "
-                           f"{names.misses[t.name]};  // misses of table {t.name}")
+                           f"{names.misses[copy]};  // misses of table {copy}")
 
     # The control first: it tells which headers are valid wherever each table is applied.
     ingress, _ = em.stmts(program.ingress, 0, Scope())
@@ -650,14 +657,15 @@ def build_output(program: ir.Program) -> P4Output:
         comment = "built-in" if a.name in builtins else f"action {a.name}"
         actions.append(P4Action(names.actions[a.name], params, body.render(2), comment))
     for t in program.tables:
-        for a in t.actions if t.counters else ():
-            action = action_by_name[a]
-            params = ", ".join(f"bit<{p.width}> {p.name}" for p in action.params)
-            args = ", ".join(p.name for p in action.params)
-            body = (f"{INDENT * 2}{names.misses[t.name]}.count(32w0);\n"
-                    f"{INDENT * 2}{names.actions[a]}({args});")
-            actions.append(P4Action(names.miss_actions[(t.name, a)], params, body,
-                                    f"{a} as the default of table {t.name}: counts the miss"))
+        for copy in names.copies[t.name] if t.counters else ():
+            for a in t.actions:
+                action = action_by_name[a]
+                params = ", ".join(f"bit<{p.width}> {p.name}" for p in action.params)
+                args = ", ".join(p.name for p in action.params)
+                body = (f"{INDENT * 2}{names.misses[copy]}.count(32w0);\n"
+                        f"{INDENT * 2}{names.actions[a]}({args});")
+                actions.append(P4Action(names.miss_actions[(copy, a)], params, body,
+                                        f"{a} as the default of table {copy}: counts the miss"))
 
     tables = []
     range_keys = []
@@ -681,15 +689,19 @@ def build_output(program: ir.Program) -> P4Output:
                 texts = [p4_match_text(m, k.width) for m, k in zip(matches, t.keys, strict=True)]
                 keyset = texts[0] if len(texts) == 1 else f"({', '.join(texts)})"
                 entries.append(f"{keyset}: {action_call(entry.action, names, action_by_name)};")
-        table_actions = [names.actions[a] for a in t.actions]
-        if t.counters:
-            table_actions += [f"@defaultonly {names.miss_actions[(t.name, a)]}"
-                              for a in t.actions]
         size, size_note = p4_table_size(t)
-        tables.append(P4Table(
-            names.tables[t.name], tuple(keys), tuple(table_actions),
-            action_call(t.default_action, names, action_by_name, t.name), size, size_note,
-            names.counters.get(t.name), tuple(entries), f"table {t.name}"))
+        for site, copy in enumerate(names.copies[t.name], start=1):
+            table_actions = [names.actions[a] for a in t.actions]
+            if t.counters:
+                table_actions += [f"@defaultonly {names.miss_actions[(copy, a)]}"
+                                  for a in t.actions]
+            comment = f"table {t.name}" if site == 1 else (
+                f"table {t.name}, its apply number {site}: bmv2 applies each table once, so "
+                "every place gets a copy with the same entries")
+            tables.append(P4Table(
+                copy, tuple(keys), tuple(table_actions),
+                action_call(t.default_action, names, action_by_name, copy), size, size_note,
+                names.counters.get(copy), tuple(entries), comment))
 
     checksums = []
     for header in program.checksums:

@@ -56,18 +56,22 @@ class Names:
     meta: dict[str, str]  # user metadata field -> member of ``meta``
     states: dict[str, str]  # parser state -> P4 state
     actions: dict[str, str]  # action (program or built-in) -> P4 action
-    tables: dict[str, str]
+    tables: dict[str, str]  # the P4 table of the first place the control applies it
+    # Every P4 copy of a table, one per place the control applies it: bmv2 (p4c-bm2-ss) lets a
+    # table be applied once, so a .wire table applied twice becomes `t` and `t_apply2`, and
+    # the control plane writes every entry into each copy.
+    copies: dict[str, list[str]]
     registers: dict[str, str]
     meters: dict[str, str]
-    counters: dict[str, str]  # table with counters -> its direct_counter
+    counters: dict[str, str]  # P4 table (copy) with counters -> its direct_counter
     # bmv2's direct counters count hits only, so a table with counters runs its default
     # action through a wrapper that counts the miss in a one-cell counter.
-    misses: dict[str, str]  # table with counters -> its miss counter
-    miss_actions: dict[tuple[str, str], str]  # (table, action) -> default-only wrapper
+    misses: dict[str, str]  # P4 table (copy) with counters -> its miss counter
+    miss_actions: dict[tuple[str, str], str]  # (P4 table, action) -> default-only wrapper
 
-    def default_action(self, table: str, action: str) -> str:
-        """The P4 action a table runs when ``action`` is its default."""
-        return self.miss_actions.get((table, action), self.actions[action])
+    def default_action(self, p4_table: str, action: str) -> str:
+        """The P4 action the P4 table runs when ``action`` is its default."""
+        return self.miss_actions.get((p4_table, action), self.actions[action])
 
     def field(self, header: str, field: str, program: ir.Program) -> str:
         return self.fields[(program.header(header).type.name, field)]
@@ -126,12 +130,44 @@ def assign_names(program: ir.Program, action_names: list[str]) -> Names:
         return result
 
     actions = {a: take(a) for a in action_names}
-    tables = {t.name: take(t.name) for t in program.tables}
+    sites = apply_sites(program.ingress)
+    copies = {t.name: [take(t.name)] + [take(f"{t.name}_apply{k}")
+                                        for k in range(2, sites.get(t.name, 1) + 1)]
+              for t in program.tables}
+    tables = {t.name: copies[t.name][0] for t in program.tables}
     registers = {r.name: take(r.name) for r in program.registers}
     meters = {m.name: take(m.name) for m in program.meters}
-    counters = {t.name: take(f"{t.name}_counter") for t in program.tables if t.counters}
-    misses = {t.name: take(f"{t.name}_misses") for t in program.tables if t.counters}
-    miss_actions = {(t.name, a): take(f"{t.name}_miss_{a}")
-                    for t in program.tables if t.counters for a in t.actions}
+    counted = [c for t in program.tables if t.counters for c in copies[t.name]]
+    counters = {c: take(f"{c}_counter") for c in counted}
+    misses = {c: take(f"{c}_misses") for c in counted}
+    miss_actions = {(c, a): take(f"{c}_miss_{a}")
+                    for t in program.tables if t.counters for c in copies[t.name]
+                    for a in t.actions}
     return Names(header_types, varlen_types, headers, varlen_headers, fields, meta, states,
-                 actions, tables, registers, meters, counters, misses, miss_actions)
+                 actions, tables, copies, registers, meters, counters, misses, miss_actions)
+
+
+def apply_sites(body: tuple[ir.Stmt, ...]) -> dict[str, int]:
+    """How many places in the control apply each table."""
+    counts: dict[str, int] = {}
+
+    def walk(stmts: tuple[ir.Stmt, ...]) -> None:
+        for st in stmts:
+            match st:
+                case ir.Apply(table):
+                    counts[table] = counts.get(table, 0) + 1
+                case ir.ApplyHit(table, hit, miss):
+                    counts[table] = counts.get(table, 0) + 1
+                    walk(hit)
+                    walk(miss)
+                case ir.ApplySwitch(table, cases, default):
+                    counts[table] = counts.get(table, 0) + 1
+                    for case in cases:
+                        walk(case.body)
+                    walk(default)
+                case ir.If(_, then, otherwise):
+                    walk(then)
+                    walk(otherwise)
+
+    walk(body)
+    return counts

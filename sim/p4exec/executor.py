@@ -85,9 +85,10 @@ class P4Executor(Executor):
                     continue
                 matches = tuple(key_match(m, p4_kind(k.kind), k.width)
                                 for m, k in zip(combo, t.keys, strict=True))
-                installed.append(self.machine.add_entry(
-                    self.names.tables[table], matches, self.names.actions[action.name],
-                    entry.action.args, entry.priority))
+                for copy in self.names.copies[table]:
+                    installed.append(self.machine.add_entry(
+                        copy, matches, self.names.actions[action.name], entry.action.args,
+                        entry.priority))
         except (P4ExecError, ValueError) as e:
             raise ExecutorError(str(e)) from None
         self.handles.setdefault(table, []).append(installed)
@@ -102,8 +103,9 @@ class P4Executor(Executor):
     def set_default(self, table: str, call: ir.ActionCall) -> None:
         self._table(table)
         try:
-            self.machine.set_default(self.names.tables[table],
-                                     self.names.default_action(table, call.action), call.args)
+            for copy in self.names.copies[table]:
+                self.machine.set_default(copy, self.names.default_action(copy, call.action),
+                                         call.args)
         except P4ExecError as e:
             raise ExecutorError(str(e)) from None
 
@@ -118,8 +120,9 @@ class P4Executor(Executor):
         if not t.counters:
             raise ExecutorError(f"table {table!r} has no counters")
         if handle is None:
-            cell = self.machine.counters[self.names.misses[table]][0]
-            return CounterValue(cell.packets, cell.bytes)
+            cells = [self.machine.counters[self.names.misses[c]][0]
+                     for c in self.names.copies[table]]
+            return CounterValue(sum(c.packets for c in cells), sum(c.bytes for c in cells))
         entries = self.handles.get(table, [])
         if not 0 <= handle < len(entries):
             raise ExecutorError(f"table {table!r} has no entry {handle}")

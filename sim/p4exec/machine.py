@@ -368,6 +368,59 @@ class V1Machine:
                                       "direct_counter)")
         for table in control.tables.values():
             self._instantiate_table(control, table)
+        for table, places in self._apply_places(control).items():
+            if places > 1:
+                raise P4ExecError(
+                    f"control {control.name} applies table {table} at {places} places: "
+                    "p4c-bm2-ss cannot compile that for bmv2 (a table has one successor set)")
+
+    def _apply_places(self, control: s.ControlDecl) -> dict[str, int]:
+        counts: dict[str, int] = {}
+
+        def expr(e: object) -> None:
+            match e:
+                case s.Call(s.Member(s.Name(name), "apply"), args) if name in control.tables:
+                    counts[name] = counts.get(name, 0) + 1
+                    for a in args:
+                        expr(a)
+                case s.Call(func, args):
+                    expr(func)
+                    for a in args:
+                        expr(a)
+                case s.Member(base, _) | s.SliceE(base, _, _) | s.Unary(_, base) | s.CastE(_, base):
+                    expr(base)
+                case s.Binary(_, left, right):
+                    expr(left)
+                    expr(right)
+                case s.Cond(c, a, b):
+                    expr(c)
+                    expr(a)
+                    expr(b)
+
+        def stmt(st: object) -> None:
+            match st:
+                case s.Block(stmts):
+                    for x in stmts:
+                        stmt(x)
+                case s.Assign(target, value):
+                    expr(target)
+                    expr(value)
+                case s.VarDecl(_, _, init):
+                    expr(init)
+                case s.CallStmt(call):
+                    expr(call)
+                case s.IfStmt(cond, then, otherwise):
+                    expr(cond)
+                    stmt(then)
+                    stmt(otherwise)
+                case s.SwitchStmt(table, cases, default):
+                    counts[table] = counts.get(table, 0) + 1
+                    for _, body in cases:
+                        stmt(body)
+                    stmt(default)
+
+        stmt(control.apply)
+        return counts
 
     def _instantiate_table(self, control: s.ControlDecl, table: s.TableDecl) -> None:
         where = f"line {table.line}: table {table.name}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from p4_helpers import program_from
+from wirespeed.compiler import ir
 from wirespeed.p4.compile import p4_text
 from wirespeed.sim.executor import ExecutorError
 from wirespeed.sim.p4exec import P4Executor
@@ -69,3 +71,16 @@ def test_error_names_the_line_of_the_construct() -> None:
     line = text.splitlines().index("        exit;") + 1
     with pytest.raises(ExecutorError, match=re.escape(f"tiny.p4:{line}:")):
         P4Executor(program, p4_text=text)
+
+
+def test_a_table_applied_twice_is_refused_as_p4c_would() -> None:
+    source = SOURCE.replace("control ingress { forward(1); }", """
+table t { key { ipv4.dst: exact; } actions { nop; } default nop; size 4; }
+control ingress { t.apply(); forward(1); }""")
+    once = program_from(source, "twice")
+    # the front end refuses a second apply; the IR can still hold one
+    program = dataclasses.replace(once, ingress=(ir.Apply("t"), *once.ingress))
+    text = p4_text(program)
+    assert "t_apply2.apply();" in text  # the backend gives each place its own copy
+    with pytest.raises(ExecutorError, match=r"applies table t at 2 places"):
+        P4Executor(program, p4_text=text.replace("t_apply2.apply();", "t.apply();"))

@@ -4,12 +4,14 @@ reference model and on the P4 executor, and both must pass."""
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 import pytest
 from p4_helpers import assert_both_pass, program_from
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
+from wirespeed.compiler import ir
 
 PARSER = """
 parser {
@@ -313,4 +315,43 @@ def test_a_packet_left_with_no_bytes_is_dropped() -> None:
     assert_both_pass(program_from(source), stf(
         packet(0, bare), "no_packet",
         packet(0, with_payload), expect(1, b"payload!"),
+    ))
+
+
+def test_a_table_applied_at_two_places() -> None:
+    # The front end refuses a second apply (E0411), but the IR allows it: bmv2 applies each
+    # table once, so the P4 has a copy per place, both filled by the control plane, and the
+    # counters of the .wire table add both up.
+    source = prog("""
+action mark(id: bit<16>) { ipv4.identification = id; }
+table by_dst {
+  key { ipv4.dst: exact; }
+  actions { mark; nop; }
+  default nop;
+  size 8;
+  counters;
+}
+control ingress { by_dst.apply(); }""")
+    once = program_from(source)
+    twice = dataclasses.replace(once, ingress=(ir.If(
+        ir.IsValid("udp"), (ir.Apply("by_dst"), ir.Forward(ir.Const(1, ir.Bits(9)))),
+        (ir.Apply("by_dst"), ir.Forward(ir.Const(2, ir.Bits(9))))),))
+
+    def pkt(dst: str, layer4: object) -> bytes:
+        return bytes(Ether() / IP(dst=dst) / layer4)
+
+    def marked(data: bytes) -> bytes:
+        out = Ether(data)
+        out[IP].id = 0x77
+        del out[IP].chksum
+        return bytes(out)
+
+    udp, tcp, other = pkt("10.0.0.9", UDP()), pkt("10.0.0.9", TCP()), pkt("10.0.0.8", UDP())
+    assert_both_pass(twice, stf(
+        "add by_dst ipv4.dst:10.0.0.9 mark(id:0x77)",
+        packet(0, udp), expect(1, marked(udp)),
+        packet(0, tcp), expect(2, marked(tcp)),
+        packet(0, other), expect(1, other),
+        "check_counter by_dst(0) packets == 2",
+        "check_counter by_dst(miss) packets == 1",
     ))
