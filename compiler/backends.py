@@ -14,6 +14,7 @@ from pathlib import Path
 
 BACKENDS: dict[str, str] = {
     "ir": "wirespeed.compiler.backends:compile_ir",
+    "fpga": "wirespeed.hdl.compile:compile_program",
     "p4": "wirespeed.p4.compile:compile_program",
     "xdp": "wirespeed.xdp.compile:compile_program",
 }

@@ -25,17 +25,21 @@ from wirespeed.hdl.pipeline import (
     REGION_COMMIT,
     REGION_DEFAULT,
     REGION_PACKETS,
+    REGION_REGISTER,
     REGION_STAGE,
+    REGISTER_UNIT,
     Pipeline,
     Plan,
 )
 from wirespeed.hdl.stream import TAG_WIDTH
+from wirespeed.sim.executor import ExecutorError
 
 TOP_NAME = "wirespeed_top"
 
 
-class FpgaCompileError(Exception):
-    """The program cannot be built for the FPGA; the message says why."""
+class FpgaCompileError(ExecutorError):
+    """The program cannot be built for the FPGA; the message says why (shown to the user as
+    an ``error:`` line, like every executor refusal)."""
 
 
 class FlatTop(Elaboratable):
@@ -116,11 +120,17 @@ def describe(pipeline: Pipeline) -> dict:
             "address": "unit[31:24] region[23:20] index[19:0], 32-bit words",
             "regions": {"stage": REGION_STAGE, "commit": REGION_COMMIT,
                         "default": REGION_DEFAULT, "packets": REGION_PACKETS,
-                        "bytes": REGION_BYTES},
+                        "bytes": REGION_BYTES, "register": REGION_REGISTER},
+            "counter_words": "cell * 2 + (0 low | 1 high word), 64-bit packets and bytes",
             "info_words": ["magic", "data_width", "latency", "tables", "header_window_bytes"],
             "protocol": "one request at a time (write or read strobe for one cycle), "
                         "answered by one ack pulse; rdata is valid with ack",
         },
+        "registers": [
+            {"name": r.name, "unit": REGISTER_UNIT + k, "width": r.width, "size": r.size,
+             "words": "index * 4 + word (32-bit words, least significant first)"}
+            for k, r in enumerate(plan.program.registers)
+        ],
         "tables": [
             {
                 "name": t.name, "unit": t.unit, "kind": t.kind, "key_widths": t.key_widths,

@@ -39,8 +39,9 @@ class _TcamEntry:
 class _TableState:
     desc: TableDesc
     image: dict[int, int] = field(default_factory=dict)  # slot -> entry bits in hardware
-    handles: list[int] = field(default_factory=list)  # handle -> slot (hash) or counter cell
-    keys: set[int] = field(default_factory=set)
+    handles: list[int] = field(default_factory=list)  # handle -> counter cell
+    keys: dict[int, int] = field(default_factory=dict)  # hash: key -> slot
+    slot_keys: dict[int, int] = field(default_factory=dict)  # hash: slot -> key
     tcam: list[_TcamEntry] = field(default_factory=list)
     seq: int = 0
 
@@ -62,8 +63,8 @@ class ControlPlane:
     def add_entry(self, table: str, entry: ir.Entry) -> tuple[int, list[Write]]:
         state = self._state(table)
         handle = len(state.handles)
-        if state.desc.kind == "tcam" and handle >= state.desc.capacity:
-            raise ControlPlaneError(f"table {table!r} is full: the FPGA TCAM holds "
+        if handle >= state.desc.capacity:
+            raise ControlPlaneError(f"table {table!r} is full: the FPGA table holds "
                                     f"{state.desc.capacity} run-time entries")
         before = dict(state.image)
         slot_or_cell = self._place(state, entry, counter=handle)
@@ -137,14 +138,9 @@ class ControlPlane:
                 if key in state.keys:
                     raise ControlPlaneError(f"table {desc.name!r} already has this key")
                 bits = self._set(desc, bits, "key", key)
-                for way in range(desc.ways):
-                    slot = way * desc.depth + desc.bucket(way, key)
-                    if slot not in state.image:
-                        state.image[slot] = bits
-                        state.keys.add(key)
-                        return slot
-                raise ControlPlaneError(f"table {desc.name!r}: no free way for this key "
-                                        f"in {desc.ways} ways of {desc.depth}")
+                bits = self._set(desc, bits, "counter", counter)
+                self._cuckoo_insert(state, key, bits)
+                return counter
             case "tcam":
                 bits = self._tcam_bits(desc, entry, bits)
                 bits = self._set(desc, bits, "counter", counter)
@@ -157,6 +153,41 @@ class ControlPlane:
                 raise ControlPlaneError(f"table {desc.name!r} has no keys to match")
             case _:
                 raise AssertionError(desc.kind)
+
+    @staticmethod
+    def _slots_of(desc: TableDesc, key: int) -> list[int]:
+        return [way * desc.depth + desc.bucket(way, key) for way in range(desc.ways)]
+
+    def _cuckoo_insert(self, state: _TableState, key: int, bits: int) -> None:
+        """Put ``key`` in a free way; if all its ways are taken, find (breadth first, a few
+        moves deep) a chain of entries that can each move to another of their ways."""
+        desc = state.desc
+        start = self._slots_of(desc, key)
+        paths: list[list[int]] = [[slot] for slot in start]
+        seen = set(start)
+        while paths:
+            path = paths.pop(0)
+            slot = path[-1]
+            if slot not in state.image:
+                # move entries back to front along the path, then place the new key
+                for i in range(len(path) - 1, 0, -1):
+                    src, dst = path[i - 1], path[i]
+                    moved = state.slot_keys[src]
+                    state.image[dst] = state.image[src]
+                    state.slot_keys[dst] = moved
+                    state.keys[moved] = dst
+                state.image[path[0]] = bits
+                state.slot_keys[path[0]] = key
+                state.keys[key] = path[0]
+                return
+            if len(path) > 4:
+                continue
+            for nxt in self._slots_of(desc, state.slot_keys[slot]):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    paths.append([*path, nxt])
+        raise ControlPlaneError(f"table {desc.name!r}: no free way for this key in "
+                                f"{desc.ways} ways of {desc.depth}, even after moving entries")
 
     def _rank(self, desc: TableDesc, entry: ir.Entry) -> int:
         if self.program.table(desc.name).needs_priority:

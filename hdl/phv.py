@@ -89,6 +89,10 @@ class ExprCompiler:
             case ir.FieldRef(header, name, t):
                 return Mux(phv[f"v:{header}"], phv[f"f:{header}.{name}"], 0)[:t.width]
             case ir.MetaRef(scope, name, t):
+                if f"m:{scope}.{name}" not in phv:
+                    raise UnsupportedOnFpga(
+                        f"{scope}.{name} is not available to the FPGA control: the header "
+                        "pipeline starts before the end of the packet has arrived")
                 return phv[f"m:{scope}.{name}"]
             case ir.ParamRef(name, t):
                 assert params is not None, "a parameter outside an action"

@@ -5,7 +5,8 @@ memories from it, and the host-side encoder (``hdl.controlplane``) turns STF ent
 control-port writes from the same numbers (it is also written into the JSON map).
 
 * ``hash`` (only exact keys): ``ways`` block RAMs of ``depth`` entries; way ``w`` is indexed by
-  an H3 hash of the key (a fixed random XOR matrix per way). The host picks a free way.
+  an H3 hash of the key (a fixed random XOR matrix per way). The host picks a free way, moving
+  entries to their other ways (cuckoo) when all of a key's ways are taken.
 * ``tcam`` (any lpm, ternary or range key): ``slots`` entries in registers, value/mask per key
   bit and lo/hi comparators for range keys; the lowest matching slot wins. The host keeps the
   slots sorted (lowest priority number, or longest prefix, first) and rewrites them on insert.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib.memory import Memory
 from wirespeed.compiler import ir
 
@@ -89,10 +90,8 @@ class TableDesc:
 
     @property
     def counter_count(self) -> int:
-        """Counter cells: one per slot (hash) or per run-time handle and constant entry
-        (tcam), then the miss counter."""
-        if self.kind == "hash":
-            return self.ways * self.depth + 1
+        """Counter cells: one per run-time handle and constant entry, then the miss counter.
+        Entries carry their cell, so counts follow an entry the host moves to another slot."""
         return self.capacity + self.const_count + 1
 
     @property
@@ -116,9 +115,8 @@ class TableDesc:
             fields += [("value", self.key_width), ("mask", self.key_width)]
             for i in self.range_keys:
                 fields += [(f"lo{i}", self.key_widths[i]), (f"hi{i}", self.key_widths[i])]
-        fields += [("action", self.action_bits), ("params", self.param_width)]
-        if self.kind == "tcam":
-            fields.append(("counter", self.counter_bits))
+        fields += [("action", self.action_bits), ("params", self.param_width),
+                   ("counter", self.counter_bits)]
         out, lsb = {}, 0
         for name, width in fields:
             out[name] = (lsb, width)
@@ -158,7 +156,7 @@ def describe_table(program: ir.Program, table: ir.Table, unit: int) -> TableDesc
         desc.ways = HASH_WAYS
         # a load factor of at most one half keeps insertion failures rare without cuckoo moves
         desc.depth = max(2, 1 << bits_for(-(-2 * max(table.size, 1) // HASH_WAYS)))
-        desc.capacity = desc.ways * desc.depth
+        desc.capacity = max(1, table.size)
         rng = random.Random(f"wirespeed/{table.name}")
         desc.hash_rows = [
             [rng.getrandbits(desc.key_width) | 1 << (b % desc.key_width)
@@ -232,7 +230,7 @@ class TableUnit(Elaboratable):
         d = self.desc
         key_q = Signal.like(self.key)
         m.d.sync += key_q.eq(self.key)
-        hits, entries, buckets = [], [], []
+        hits, entries = [], []
         for way in range(d.ways):
             init = [self.init_slots.get(way * d.depth + b, 0) for b in range(d.depth)]
             mem = Memory(shape=d.entry_width, depth=d.depth, init=init)
@@ -240,9 +238,7 @@ class TableUnit(Elaboratable):
             rd = mem.read_port()
             wr = mem.write_port()
             bucket = Cat(*[(self.key & mask).xor() for mask in d.hash_rows[way]])
-            bucket_q = Signal(d.bucket_bits)
             m.d.comb += rd.addr.eq(bucket)
-            m.d.sync += bucket_q.eq(bucket)
             m.d.comb += [
                 wr.addr.eq(self.commit_slot[:d.bucket_bits]),
                 wr.data.eq(self.staging[:d.entry_width]),
@@ -251,7 +247,6 @@ class TableUnit(Elaboratable):
             entry = rd.data
             hits.append(self._field(entry, "valid") & (self._field(entry, "key") == key_q))
             entries.append(entry)
-            buckets.append(Const(way * d.depth, d.counter_bits) + bucket_q)
         m.d.comb += self.counter.eq(d.miss_counter)
         for way in reversed(range(d.ways)):  # the last assignment wins: way 0 first
             with m.If(hits[way]):
@@ -259,7 +254,7 @@ class TableUnit(Elaboratable):
                     self.hit.eq(1),
                     self.action.eq(self._field(entries[way], "action")),
                     self.params.eq(self._field(entries[way], "params")),
-                    self.counter.eq(buckets[way]),
+                    self.counter.eq(self._field(entries[way], "counter")),
                 ]
 
     def _tcam(self, m: Module) -> None:

