@@ -65,6 +65,7 @@ TOO_DEEP = _m("E0011", "expressions or blocks nest too deeply for the compiler (
                "levels); split them up", "an absurdly deep expression or nesting")
 MISSING_BRACE = _m("E0012", "missing `}}`: a new declaration starts inside an unclosed block",
                    "a block left open before the next top-level declaration")
+UNCLOSED_COMMENT = _m("E0013", "this `/*` comment is never closed", "a block comment without `*/`")
 UNKNOWN_MODULE = _m("E0010", "unknown module `{name}`; the only module is `std`",
                     "`import` of something other than `std`")
 

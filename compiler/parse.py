@@ -516,7 +516,15 @@ def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, reporter: Repo
     tspan = Span(path, token.line or line, token.column or col, token.end_line or line,
                  token.end_column or col + 1)
     expected = set(err.accepts or err.expected)
+    if token.type == "SLASH" and text[token.end_pos:token.end_pos + 1] == "*":
+        msg.UNCLOSED_COMMENT.emit(reporter, Span(path, tspan.line, tspan.col, tspan.line,
+                                                 tspan.col + 2))
+        return
     friendly = err.match_examples(_parse_example, _examples(), use_accepts=True)
+    if friendly is not None and not any(
+            (ex := _example_error(text_)) is not None and getattr(ex, "token", None) is not None
+            and ex.token.type == token.type for text_ in _examples()[friendly]):
+        friendly = None  # the same parser state, but a different mistake
     if friendly is None:
         friendly = _guess(token, expected, text)
     if friendly is not None:
