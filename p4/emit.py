@@ -13,7 +13,8 @@ Semantic choices (all of them in docs/p4.md):
 * P4 leaves fields of invalid headers unspecified (bmv2 even keeps stale values from earlier
   packets), while ``.wire`` reads them as 0: every read of a header field is guarded with
   ``isValid()`` unless the header is known valid at that point (extracted on every parser path
-  to the state, or tested valid by an enclosing ``if``). ``setValid`` zeroes the fields of a
+  to the state, tested valid by an enclosing ``if``, valid wherever the table whose key or
+  action reads it is applied; docs/p4.md lists the rules). ``setValid`` zeroes the fields of a
   header that was invalid.
 * Range keys become ternary keys; the control-plane layer expands ranges (``controlplane``).
 * Register and meter arrays get one spare cell at index ``size``: an out-of-range index is
@@ -253,9 +254,6 @@ class Emitter:
             return f"({text})"
         return text
 
-    def cond(self, e: ir.Expr, scope: Scope) -> str:
-        return self.expr(e, scope)
-
     # -- statements
 
     def fresh(self, stem: str) -> str:
@@ -431,8 +429,8 @@ class Emitter:
 
     def if_chain(self, s: ir.If, depth: int, scope: Scope, keyword: str) -> Code:
         code = Code()
-        code.add(depth, f"{keyword} ({self.cond(s.cond, scope)}) {{" if keyword == "if"
-                 else f"}} else if ({self.cond(s.cond, scope)}) {{")
+        code.add(depth, f"{keyword} ({self.expr(s.cond, scope)}) {{" if keyword == "if"
+                 else f"}} else if ({self.expr(s.cond, scope)}) {{")
         code.extend(self.stmts(s.then, depth + 1, scope.with_valid(valid_when(s.cond)))[0])
         else_scope = scope.with_valid(valid_when_false(s.cond))
         if len(s.otherwise) == 1 and isinstance(s.otherwise[0], ir.If):
