@@ -169,28 +169,26 @@ class EthernetBoardTop(Elaboratable):
         return m
 
 
-class UartBoardTop(Elaboratable):
-    """A board without Ethernet: the pipeline behind ``UartPacketPort`` on the board's
-    oscillator clock, no PLL."""
+class UartNic(Component):
+    """The pipeline behind a ``UartPacketPort``: a NIC whose only port is the UART."""
 
-    def __init__(self, board: Board, pipeline: Component, width: int):
+    def __init__(self, pipeline: Component, width: int, divisor: int):
+        from amaranth.lib.wiring import In, Out
         from wirespeed.boards.control import UartPacketPort
 
-        self.board = board
         self.pipeline = pipeline
-        self.port = UartPacketPort(round(board.pipeline_hz / UART_BAUD), width)
+        self.port = UartPacketPort(divisor, width)
+        super().__init__({"rx_pin": In(1, init=1), "tx_pin": Out(1, init=1)})
 
-    def elaborate(self, platform: Platform) -> Module:
+    def elaborate(self, platform: object) -> Module:
         from amaranth.lib import wiring
 
         m = Module()
-        if platform.default_clk_frequency != self.board.pipeline_hz:
-            raise BoardError(f"{self.board.name} runs the pipeline on its "
-                             f"{platform.default_clk_frequency / 1e6:g} MHz oscillator")
         m.submodules.pipeline = pipeline = self.pipeline
         m.submodules.uart_port = port = self.port
         wiring.connect(m, port.to_pipeline, pipeline.i)
         wiring.connect(m, pipeline.o, port.from_pipeline)
+        m.d.comb += [port.rx_pin.eq(self.rx_pin), self.tx_pin.eq(port.tx_pin)]
         # The NIC's identification answers above NIC_BASE, the pipeline below it.
         is_nic = port.bus.addr[31]
         nic_ack = Signal()
@@ -202,6 +200,22 @@ class UartBoardTop(Elaboratable):
             port.bus.rdata.eq(Mux(is_nic & (port.bus.addr == protocol.NIC_ID_ADDR),
                                   protocol.NIC_ID, Mux(is_nic, 0, pipeline.ctrl.rdata))),
         ]
+        return m
+
+
+class UartBoardTop(Elaboratable):
+    """A board without Ethernet: ``UartNic`` on the board's oscillator clock, no PLL."""
+
+    def __init__(self, board: Board, pipeline: Component, width: int):
+        self.board = board
+        self.nic = UartNic(pipeline, width, round(board.pipeline_hz / UART_BAUD))
+
+    def elaborate(self, platform: Platform) -> Module:
+        m = Module()
+        if platform.default_clk_frequency != self.board.pipeline_hz:
+            raise BoardError(f"{self.board.name} runs the pipeline on its "
+                             f"{platform.default_clk_frequency / 1e6:g} MHz oscillator")
+        m.submodules.nic = nic = self.nic
         uart = platform.request("uart", 0)
-        m.d.comb += [port.rx_pin.eq(uart.rx.i), uart.tx.o.eq(port.tx_pin)]
+        m.d.comb += [nic.rx_pin.eq(uart.rx.i), uart.tx.o.eq(nic.tx_pin)]
         return m

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -111,10 +112,13 @@ def tool_command(argv: list[str]) -> list[str]:
     tool = argv[0]
     variable = tool.upper().replace("-", "_")
     chosen = os.environ.get(variable) or f"yowasp-{tool}"
-    if shutil.which(chosen) is None:
+    # The venv's own bin directory first: `.venv/bin/wirespeed` works without activating it.
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which(chosen, path=search)
+    if found is None:
         raise BuildError(f"{tool} not found (looked for {chosen!r}; run `make setup`, or set "
                          f"{variable})")
-    return [chosen, *argv[1:]]
+    return [found, *argv[1:]]
 
 
 def parse_nextpnr_report(path: Path, family: str) -> tuple[dict[str, Resource],

@@ -501,7 +501,7 @@ class UartPacketPort(wiring.Component):
         m.d.comb += [
             lengths.w_en.eq(self.from_pipeline.valid & self.from_pipeline.ready
                             & self.from_pipeline.last),
-            lengths.w_data.eq(Cat(counting + beat_bytes, self.from_pipeline.port)),
+            lengths.w_data.eq(Cat((counting + beat_bytes)[:16], self.from_pipeline.port)),
         ]
         wiring.connect(m, outbound.r, unpack.i)
         header = Signal(40)
