@@ -1,0 +1,53 @@
+"""`wirespeed build` and `wirespeed board entries`: user errors are messages, not tracebacks."""
+
+import os
+import pty
+import threading
+from pathlib import Path
+
+from wirespeed.boards import protocol
+from wirespeed.compiler.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_unknown_board_is_a_clear_error(tmp_path, capsys):
+    code = main(["build", str(EXAMPLES / "acl.wire"), "--board", "nexys", "-o", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "error: unknown board 'nexys' (known: colorlight-5a-75b, versa-ecp5, icebreaker)" in err
+    assert "Traceback" not in err
+
+
+def test_missing_program_is_a_clear_error(tmp_path, capsys):
+    code = main(["build", str(tmp_path / "none.wire"), "--board", "icebreaker",
+                 "-o", str(tmp_path)])
+    assert code == 1
+    assert "none.wire: no such file" in capsys.readouterr().err
+
+
+def test_entries_to_a_missing_serial_port(capsys):
+    code = main(["board", "entries", "--port", "/dev/does-not-exist",
+                 str(EXAMPLES / "acl.stf")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "error: /dev/does-not-exist: No such file or directory" in err
+
+
+def test_entries_to_something_that_is_not_a_nic(capsys):
+    """A serial device that answers garbage: the NIC check fails with a message."""
+    controller, device = pty.openpty()
+
+    def answer() -> None:
+        request = os.read(controller, protocol.RECORD_BYTES + 2)
+        assert request[0] == protocol.UART_REQUEST_SYNC
+        os.write(controller, b"\x00" * protocol.UART_RESPONSE_BYTES)
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    code = main(["board", "entries", "--port", os.ttyname(device), str(EXAMPLES / "acl.stf")])
+    thread.join()
+    os.close(controller)
+    os.close(device)
+    assert code == 1
+    assert "error: malformed UART response 00000000000000" in capsys.readouterr().err
