@@ -21,6 +21,9 @@ from wirespeed.compiler.crc import hash_fields
 # input (a state may select back to itself); the packet is rejected rather than hanging.
 MAX_PARSER_STEPS = 256
 
+# A packet that would leave with fewer bytes than an Ethernet header is dropped instead.
+MIN_FRAME_BYTES = 14
+
 BUILTIN_ACTIONS: dict[str, ir.Action] = {
     "drop": ir.Action("drop", (), (ir.Drop(),)),
     "send_to_host": ir.Action("send_to_host", (), (ir.SendToHost(),)),
@@ -409,9 +412,9 @@ class Pipeline:
             self._note("egress port 511 -> dropped")
             return []
         out = self._deparse(packet)
-        if not out:
-            # every header removed and no payload: nothing a wire could carry
-            self._note("nothing left to send (0 bytes) -> dropped")
+        if len(out) < MIN_FRAME_BYTES:
+            # shorter than an Ethernet header: no wire carries it (and XDP cannot emit it)
+            self._note(f"only {len(out)} bytes left, less than an Ethernet header -> dropped")
             return []
         valid = [h.name for h in self.program.headers if packet.valid[h.name]]
         self._note(f"out on port {egress}, {len(out)} bytes: {' '.join(valid) or 'no headers'}"

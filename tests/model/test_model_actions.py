@@ -196,12 +196,14 @@ def test_drop_send_to_host_and_return() -> None:
     assert Pipeline(prog_return).process(0, packet()) == [(1, packet())]
 
 
-def test_a_packet_with_nothing_left_is_dropped() -> None:
+@pytest.mark.parametrize(("payload", "sent"), [(0, False), (1, False), (13, False),
+                                               (14, True), (15, True)])
+def test_a_packet_shorter_than_an_ethernet_header_is_dropped(payload: int, sent: bool) -> None:
     everything = tuple(ir.SetInvalid(h) for h in ("ethernet", "ipv4", "udp"))
-    headers_only = bytes(ETH / IP(src="10.0.0.1", dst="10.0.0.2") / ScapyUDP(sport=1, dport=2))
-    assert Pipeline(forward_all(1, ingress=everything)).process(0, headers_only) == []
-    with_payload = headers_only + b"x"
-    assert Pipeline(forward_all(1, ingress=everything)).process(0, with_payload) == [(1, b"x")]
+    data = bytes(ETH / IP(src="10.0.0.1", dst="10.0.0.2") / ScapyUDP(sport=1, dport=2)
+                 / bytes(range(payload)))
+    out = Pipeline(forward_all(1, ingress=everything)).process(0, data)
+    assert out == ([(1, bytes(range(payload)))] if sent else [])
 
 
 def test_forward_to_port_511_is_a_drop() -> None:
