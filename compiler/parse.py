@@ -63,6 +63,19 @@ def parse_literal(token: Token) -> tuple[int | None, str]:
 
 # ---------------------------------------------------------------------------- transformer
 
+#: binding strength of the binary operators (higher binds tighter), as in C and P4 except that
+#: comparisons bind looser than the bitwise operators (`a & m == v` means `(a & m) == v`)
+PRECEDENCE = {
+    "||": 1, "&&": 2,
+    "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
+    "|": 4, "^": 5, "&": 6, "<<": 7, ">>": 7, "++": 8, "+": 9, "-": 9, "*": 10,
+}
+
+
+def _join(first: Span, last: Span) -> Span:
+    return Span(first.file, first.line, first.col, last.end_line, last.end_col)
+
+
 
 class _Builder(Transformer_NonRecursive):
     """Builds AST nodes; knows nothing about what names mean. (Iterative, so a deeply nested
@@ -309,9 +322,25 @@ class _Builder(Transformer_NonRecursive):
         return ast.ReturnStmt(self.span(meta))
 
     # ---- expressions
-    @v_args(meta=True, inline=True)
-    def binop(self, meta: Meta, left, op: Token, right) -> ast.Binary:
-        return ast.Binary(str(op), left, right, self.span(meta))
+    def binary_chain(self, children: list) -> ast.Expr:
+        """Group ``a op b op c ...`` by precedence (all left-associative)."""
+        operands: list[ast.Expr] = children[0::2]
+        ops: list[Token] = children[1::2]
+        pos = 0
+
+        def climb(lhs: ast.Expr, min_prec: int) -> ast.Expr:
+            nonlocal pos
+            while pos < len(ops) and PRECEDENCE[str(ops[pos])] >= min_prec:
+                op = ops[pos]
+                prec = PRECEDENCE[str(op)]
+                pos += 1
+                rhs = operands[pos]
+                while pos < len(ops) and PRECEDENCE[str(ops[pos])] > prec:
+                    rhs = climb(rhs, prec + 1)
+                lhs = ast.Binary(str(op), lhs, rhs, _join(lhs.span, rhs.span))
+            return lhs
+
+        return climb(operands[0], 0)
 
     @v_args(meta=True, inline=True)
     def unop(self, meta: Meta, op: Token, operand) -> ast.Unary:
@@ -412,9 +441,8 @@ _PUNCTUATION = {
 _VALUES = {"NAME": "a name", "NUMBER": "a number", "IPV4": "an address", "MAC": "an address",
            "IPV6": "an address", "$END": "the end of the file"}
 #: terminals that continue an expression; listed together as "an operator"
-_OPERATORS = {"LOR", "LAND", "CMP_OP", "BOR", "BXOR", "BAND", "SHIFT_OP", "CONCAT", "ADD_OP",
-              "MUL_OP", "UNARY_OP", "COMPOUND_ASSIGN", "DOT", "LSQB", "LPAR"}
-_BINARY = _OPERATORS - {"DOT", "LSQB", "LPAR", "UNARY_OP", "COMPOUND_ASSIGN"}
+_OPERATORS = {"BINARY_OP", "UNARY_OP", "COMPOUND_ASSIGN", "DOT", "LSQB", "LPAR"}
+_BINARY = {"BINARY_OP"}
 _DECLARATIONS = {"IMPORT", "HEADER", "HEADERS", "METADATA", "CONST", "REGISTER", "METER",
                  "PARSER", "ACTION", "TABLE", "CONTROL"}
 

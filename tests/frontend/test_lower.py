@@ -212,3 +212,30 @@ parser { start { extract ipv4; next accept; } }
 control ingress { }
 """
     assert compile_source(src, "own.wire").checksums == ()
+
+
+def test_operator_precedence_and_left_associativity() -> None:
+    def shape(e: ir.Expr) -> str:
+        match e:
+            case ir.BinOp(op, left, right, _):
+                return f"({shape(left)} {op} {shape(right)})"
+            case ir.Concat(left, right, _):
+                return f"({shape(left)} ++ {shape(right)})"
+            case ir.MetaRef(_, name, _):
+                return name
+            case ir.Const(value, _):
+                return str(value)
+        return "?"
+
+    program = compile_program(
+        "control ingress {\n"
+        "  if meta.a & 15 == 1 || meta.b > 2 && meta.a ^ 1 | 2 == 0 { drop(); }\n"
+        "  meta.b = meta.b - 1 - 2 << 3 + 4;\n"
+        "  meta.c = meta.b ++ meta.a ++ meta.a + 1;\n"
+        "}\n")
+    cond, shift, concat = program.ingress
+    assert isinstance(cond, ir.If) and isinstance(shift, ir.Assign)
+    assert isinstance(concat, ir.Assign)
+    assert shape(cond.cond) == "(((a & 15) == 1) || ((b > 2) && (((a ^ 1) | 2) == 0)))"
+    assert shape(shift.value) == "(((b - 1) - 2) << 7)"  # 3 + 4 folded
+    assert shape(concat.value) == "((b ++ a) ++ (a + 1))"
