@@ -696,7 +696,10 @@ class Checker:
             except KeyError:
                 if htype.varlen is not None and htype.varlen.name == name:
                     msg.UNKNOWN_FIELD.emit(self.r, e.name.span, header=bname, type=htype.name,
-                                           name=f"{name}` (varbytes are opaque) `")
+                                           name=name, notes=((
+                                               f"`{name}` is a varbytes field: its bytes are "
+                                               "carried through but cannot be read or written",
+                                               None),))
                 else:
                     msg.UNKNOWN_FIELD.emit(self.r, e.name.span, header=bname, type=htype.name,
                                            name=name, notes=self.suggest(
