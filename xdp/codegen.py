@@ -495,10 +495,71 @@ class Generator:
             case _:
                 assert_never(target)
 
+    def _fresh_image(self, header: str, rest: tuple[ir.Stmt, ...]) -> tuple[bytes, set[int]]:
+        """For ``setValid`` of a header known to be invalid: the bytes it holds after the
+        constant field assignments that follow (up to the first statement that reads it or
+        is not an assignment), and the indexes in ``rest`` those assignments need no code for
+        any more. The header is then written once, instead of zeroed and patched field by
+        field."""
+        htype = self.headers[header].type
+        last: dict[str, tuple[int, ir.Expr]] = {}
+        for j, st in enumerate(rest):
+            if not isinstance(st, ir.Assign) or _mentions(st.value, header):
+                break
+            if isinstance(st.target, ir.FieldRef) and st.target.header == header:
+                last[st.target.field] = (j, st.value)
+        value = 0
+        folded: set[int] = set()
+        for fname, (_, v) in last.items():
+            if isinstance(v, ir.Const):
+                f = htype.field(fname)
+                shift = htype.fixed_bits - htype.offset_bits(fname) - f.width
+                value |= (v.value & mask(f.width)) << shift
+        constant_fields = {f for f, (_, v) in last.items() if isinstance(v, ir.Const)}
+        for j, st in enumerate(rest[:max((j for j, _ in last.values()), default=-1) + 1]):
+            if (isinstance(st, ir.Assign) and isinstance(st.target, ir.FieldRef)
+                    and st.target.header == header and st.target.field in constant_fields):
+                folded.add(j)
+        return value.to_bytes(htype.fixed_bytes, "big"), folded
+
+    def _store_image(self, dest: str, image: bytes, ind: str) -> list[str]:
+        lines = []
+        at = 0
+        while at < len(image):
+            chunk = next(c for c in (8, 4, 2, 1) if len(image) - at >= c)
+            word = int.from_bytes(image[at:at + chunk], "little")
+            lines.append(f"{ind}*({ctype(chunk * 8)} *)({dest} + {at}) = "
+                         f"{_const(word, chunk * 8)};")
+            at += chunk
+        return lines
+
     def stmts(self, body: tuple[ir.Stmt, ...], params: dict[str, str], depth: int) -> list[str]:
         out: list[str] = []
+        skip: set[int] = set()
         i = 0
         while i < len(body):
+            if i in skip:
+                i += 1
+                continue
+            st = body[i]
+            if (isinstance(st, ir.SetValid) and self.vstate
+                    and not any(st.header in v for v in self.vstate)):
+                image, folded = self._fresh_image(st.header, body[i + 1:])
+                if folded:
+                    info = self.headers[st.header]
+                    self.stmt(st, params, depth)  # the valid sets
+                    ind = "\t" * depth
+                    out.append(f"{ind}/* a new {st.header} (it was invalid on every path "
+                               "here), with its constant fields */")
+                    out += self._store_image(f"p->scratch->{info.c}", image, ind)
+                    out.append(f"{ind}p->h_{info.c} = p->scratch->{info.c};")
+                    if info.type.varlen:
+                        out.append(f"{ind}p->varlen_{info.c} = 0;")
+                    out += [f"{ind}VALID_BITS(p) |= {info.valid_flag};",
+                            f"{ind}INPKT_BITS(p) &= ~{info.valid_flag};"]
+                    skip |= {i + 1 + j for j in folded}
+                    i += 1
+                    continue
             run = []
             while i < len(body) and isinstance(body[i], ir.SetInvalid):
                 run.append(body[i])
@@ -1186,6 +1247,18 @@ class Generator:
             or any(t.counters for t in self.program.tables)
             or any(m.unit is ir.MeterUnit.BYTES for m in self.program.meters))
         return self.out
+
+
+def _mentions(e: ir.Expr, header: str) -> bool:
+    match e:
+        case ir.FieldRef(h, _, _) | ir.IsValid(h):
+            return h == header
+        case ir.BinOp(_, a, b, _) | ir.Concat(a, b, _):
+            return _mentions(a, header) or _mentions(b, header)
+        case ir.UnOp(_, a, _) | ir.Slice(a, _, _, _) | ir.Cast(a, _):
+            return _mentions(a, header)
+        case _:
+            return False
 
 
 def _union(a: VState, b: VState) -> VState:
