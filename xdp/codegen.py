@@ -1033,6 +1033,8 @@ class Generator:
 
     def deparser(self) -> None:
         out = self.out.deparser
+        # one read of the bits for the whole deparser (a register the verifier still follows)
+        out += ["\t__u64 valid = VALID_BITS(p), inpkt = INPKT_BITS(p);", ""]
         self.vstate = self.final
         known = self.known()
         for name in self.program.checksums:
@@ -1042,7 +1044,7 @@ class Generator:
             if name in known:
                 out.append(f"\tchecksum_{info.c}(p); /* {name} is valid on every path here */")
             else:
-                out += [f"\tif (VALID_BITS(p) & {info.valid_flag})",
+                out += [f"\tif (valid & {info.valid_flag})",
                         f"\t\tchecksum_{info.c}(p);"]
         front = [h for h in self.headers.values() if h.front]
         tail = [h for h in self.headers.values() if h.tail]
@@ -1050,17 +1052,17 @@ class Generator:
             return
         front_mask = " | ".join(h.valid_flag for h in front)
         if self.out.in_place:
-            out.append(f"\tif ((VALID_BITS(p) ^ INPKT_BITS(p)) & ({front_mask})) {{")
+            out.append(f"\tif ((valid ^ inpkt) & ({front_mask})) {{")
         else:
             out.append("\t{")
         out.append("\t\t/* the front headers changed: rebuild them before the tail */")
         out.append("\t\t__u32 front_end = p->hdr_end;")
         for h in reversed(tail):
-            out += [f"\t\tif (VALID_BITS(p) & {h.valid_flag})", f"\t\t\tfront_end = p->off_{h.c};"]
+            out += [f"\t\tif (valid & {h.valid_flag})", f"\t\t\tfront_end = p->off_{h.c};"]
         out.append("\t\t__u32 new_len = 0;")
         for h in front:
-            lines = [f"\t\tif (VALID_BITS(p) & {h.valid_flag}) {{"]
-            lines += [f"\t\t\tif (INPKT_BITS(p) & {h.valid_flag})",
+            lines = [f"\t\tif (valid & {h.valid_flag}) {{"]
+            lines += [f"\t\t\tif (inpkt & {h.valid_flag})",
                       f"\t\t\t\t{self.copy_fn(h.size)}(p->scratch->{h.c}, p->h_{h.c});",
                       f"\t\t\tnew_len += {h.size};"]
             if h.type.varlen:
@@ -1076,7 +1078,7 @@ class Generator:
                 "\t\tdata_end = (void *)(long)ctx->data_end;",
                 "\t\t__u32 at = 0;"]
         for h in front:
-            out += [f"\t\tif (VALID_BITS(p) & {h.valid_flag}) {{",
+            out += [f"\t\tif (valid & {h.valid_flag}) {{",
                     f"\t\t\tif (data + at + {h.size} > data_end)",
                     "\t\t\t\tgoto aborted;",
                     f"\t\t\t{self.copy_fn(h.size)}(data + at, p->scratch->{h.c});",
