@@ -40,6 +40,12 @@ class MacRx(wiring.Component):
     runt: Out(1)
     phy_error: Out(1)
 
+    def __init__(self, min_frame: int = MIN_FRAME):
+        """``min_frame``: shorter frames (FCS included) are runts; 0 only in simulations
+        that must carry a packet test's exact lengths."""
+        super().__init__()
+        self._min_frame = min_frame
+
     def elaborate(self, platform: object) -> Module:
         m = Module()
         m.submodules.crc = crc = Crc32()
@@ -54,7 +60,7 @@ class MacRx(wiring.Component):
         # The last FCS_BYTES + 1 bytes: the oldest leaves only once 4 newer bytes prove it
         # is not part of the FCS.
         held = [Signal(8, name=f"held{i}") for i in range(FCS_BYTES + 1)]
-        count_max = MIN_FRAME + 1
+        count_max = max(self._min_frame, FCS_BYTES + 1) + 1
         count = Signal(range(count_max + 1))  # saturating byte count, FCS included
         error = Signal()
 
@@ -96,10 +102,10 @@ class MacRx(wiring.Component):
                         m.d.sync += [self.valid.eq(1), self.data.eq(held[0])]
                 with m.Else():
                     with m.If(count >= FCS_BYTES + 1):
-                        good = ~error & crc.residue_ok & (count >= MIN_FRAME)
+                        good = ~error & crc.residue_ok & (count >= self._min_frame)
                         m.d.sync += [self.valid.eq(1), self.data.eq(held[0]),
                                      self.last.eq(1), self.ok.eq(good)]
-                    with m.If(count < MIN_FRAME):
+                    with m.If(count < self._min_frame):
                         m.d.sync += self.runt.eq(1)
                     with m.Elif(error):
                         m.d.sync += self.phy_error.eq(1)
@@ -132,6 +138,12 @@ class MacTx(wiring.Component):
     gmii_data: Out(8)
 
     frame_sent: Out(1)
+
+    def __init__(self, min_payload: int = MIN_PAYLOAD):
+        """``min_payload``: shorter frames are padded with zeros up to it (0: never, only in
+        simulations that must carry a packet test's exact lengths)."""
+        super().__init__()
+        self._min_payload = min_payload
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -166,7 +178,7 @@ class MacTx(wiring.Component):
                 with m.If(index != MIN_PAYLOAD):
                     m.d.sync += index.eq(index + 1)
                 with m.If(self.valid & self.last):
-                    with m.If(index + 1 < MIN_PAYLOAD):
+                    with m.If(index + 1 < self._min_payload):
                         m.next = "PAD"
                     with m.Else():
                         m.d.sync += index.eq(0)
@@ -174,7 +186,7 @@ class MacTx(wiring.Component):
             with m.State("PAD"):
                 m.d.comb += [out_en.eq(1), out_data.eq(0), crc.en.eq(1)]
                 m.d.sync += index.eq(index + 1)
-                with m.If(index + 1 == MIN_PAYLOAD):
+                with m.If(index + 1 >= self._min_payload):
                     m.d.sync += index.eq(0)
                     m.next = "FCS"
             with m.State("FCS"):

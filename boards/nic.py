@@ -30,7 +30,7 @@ from amaranth.lib.fifo import AsyncFIFO
 from amaranth.lib.wiring import In, Out
 from wirespeed.boards import protocol
 from wirespeed.boards.control import FrameControl, UartControl, control_bus
-from wirespeed.boards.mac import MacRx, MacTx
+from wirespeed.boards.mac import MIN_FRAME, MIN_PAYLOAD, MacRx, MacTx
 from wirespeed.boards.rgmii import Primitives, RgmiiRx, RgmiiTx
 from wirespeed.boards.streams import (
     ByteToWide,
@@ -40,9 +40,6 @@ from wirespeed.boards.streams import (
     packet_stream,
 )
 
-# Frames up to this many bytes fit the per-port buffers (bigger ones are dropped, counted as
-# overflows): standard frames and baby jumbos, not 9000-byte jumbos, to save block RAM.
-MAX_FRAME_BYTES = 2048
 CDC_DEPTH = 16
 
 
@@ -55,6 +52,19 @@ class NicConfig:
     uart_divisor: int | None = None   # clocks of ``sync`` per UART bit; None: no UART
     rx_delay_s: float = 0.0
     tx_clk_delay_s: float = 0.0
+    # Frames up to this many bytes fit the per-port buffers (bigger ones are dropped and
+    # counted as overflows). Boards keep 2 KB to save block RAM; simulations of packet tests
+    # use more, for their jumbo frames.
+    max_frame_bytes: int = 2048
+    # Simulation of packet tests only: no runt filter and no padding, so that frames keep the
+    # exact lengths an STF file asks for (Ethernet itself cannot carry frames under 64 bytes).
+    exact_lengths: bool = False
+
+    def buffer_rows(self) -> int:
+        """Rows of a frame buffer, a power of two; one row stays empty, so the largest frame
+        is one row short of ``max_frame_bytes`` (2040 bytes at 64 bits)."""
+        rows = -(-self.max_frame_bytes // (self.width // 8))
+        return 1 << (rows - 1).bit_length()
 
 
 def pipeline_signature(width: int) -> wiring.Signature:
@@ -236,9 +246,9 @@ class Nic(wiring.Component):
 
             # ---- receive
             rgmii_rx = RgmiiRx(cfg.primitives, domain=rx_domain, delay_s=cfg.rx_delay_s)
-            mac_rx = MacRx()
+            mac_rx = MacRx(min_frame=0 if cfg.exact_lengths else MIN_FRAME)
             pack = ByteToWide(width)
-            rx_buffer = PacketFifo(width, MAX_FRAME_BYTES // lanes, backpressure=False)
+            rx_buffer = PacketFifo(width, cfg.buffer_rows(), backpressure=False)
             m.submodules[f"rgmii_rx{n}"] = rgmii_rx
             m.submodules[f"mac_rx{n}"] = rename_rx(mac_rx)
             m.submodules[f"pack{n}"] = rename_rx(pack)
@@ -273,9 +283,9 @@ class Nic(wiring.Component):
             tx_arbiters.append(tx_arbiter)
             to_send = packet_stream(width).flip().create(path=(f"to_send{n}",))
             _cross(m, f"tx_cdc{n}", width, tx_arbiter.o, to_send, "sync", "eth_tx")
-            tx_buffer = PacketFifo(width, MAX_FRAME_BYTES // lanes, backpressure=True)
+            tx_buffer = PacketFifo(width, cfg.buffer_rows(), backpressure=True)
             unpack = WideToByte(width)
-            mac_tx = MacTx()
+            mac_tx = MacTx(min_payload=0 if cfg.exact_lengths else MIN_PAYLOAD)
             rgmii_tx = RgmiiTx(cfg.primitives, domain="eth_tx",
                                clk_delay_s=cfg.tx_clk_delay_s, shifted_domain="eth_tx90")
             m.submodules[f"tx_buffer{n}"] = rename_tx(tx_buffer)

@@ -43,7 +43,7 @@ SYNC_PERIOD_PS = 16000  # 62.5 MHz pipeline clock: 4 Gb/s at 64 bits, two ports 
 @dataclass(frozen=True)
 class Step:
     port: int       # index of the Ethernet port (not the pipeline's port number)
-    frame: bytes    # without FCS; short frames are padded by the sender as a NIC would
+    frame: bytes    # without FCS; padded to 60 bytes by the sender unless exact_lengths
     kind: str       # "packet" | "control"
 
 
@@ -70,6 +70,7 @@ def run_nic(config: NicConfig, pipeline: Callable[[], wiring.Component],
     script = directory / f"{result.stem}-script.json"
     script.write_text(json.dumps({
         "ports": len(config.ports), "sync_period_ps": SYNC_PERIOD_PS, "settle_ns": settle_ns,
+        "pad_to": 0 if config.exact_lengths else 60,
         "result": str(result),
         "steps": [{"port": s.port, "frame": s.frame.hex(), "kind": s.kind} for s in steps],
     }))
@@ -99,7 +100,9 @@ class RgmiiExecutor(Executor):
         super().__init__(program)
         self.ports = tuple(ports)
         self.width = width
-        self.config = NicConfig(width=width, ports=self.ports)
+        # Packet tests carry runts and jumbo frames and check exact lengths.
+        self.config = NicConfig(width=width, ports=self.ports, exact_lengths=True,
+                                max_frame_bytes=16384)
         self._history: list[Op] = []
         self._registers: dict[tuple[str, int], int] | None = None
 

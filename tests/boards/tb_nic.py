@@ -102,7 +102,8 @@ async def run_script(dut):
     for index, step in enumerate(script["steps"]):
         tb.step = index
         data = bytes.fromhex(step["frame"])
-        await tb.sources[step["port"]].send(GmiiFrame.from_payload(data))
+        await tb.sources[step["port"]].send(GmiiFrame.from_payload(data,
+                                                                   min_len=script["pad_to"]))
         await tb.sources[step["port"]].wait()
         if step["kind"] == "control":
             await tb.reply(timeout_ns=200_000)
