@@ -613,7 +613,7 @@ class Generator:
                 n = self._tmpname("cell")
                 return [f"{ind}{{",
                         f"{ind}\t{ctype(reg.width)} *{n} = "
-                        f"register_cell(&reg_{c_ident(register)}, {self.expr(index, params)}, "
+                        f"register_cell(&reg_{c_ident(register)}, {self._index(index, params)}, "
                         f"{reg.size});",
                         f"{ind}\t" + self.store(target, f"({n} ? *{n} : 0)"),
                         f"{ind}}}"]
@@ -625,13 +625,13 @@ class Generator:
                     v = f"({v}) & {_const(mask(reg.width), reg.width)}"
                 return [f"{ind}{{",
                         f"{ind}\t{ctype(reg.width)} *{n} = "
-                        f"register_cell(&reg_{c_ident(register)}, {self.expr(index, params)}, "
+                        f"register_cell(&reg_{c_ident(register)}, {self._index(index, params)}, "
                         f"{reg.size});",
                         f"{ind}\tif ({n})", f"{ind}\t\t*{n} = {v};", f"{ind}}}"]
             case ir.MeterExecute(target, meter, index):
                 m = self.program.meter(meter)
                 amount = ("p->meta.std_packet_length" if m.unit is ir.MeterUnit.BYTES else "1")
-                call = (f"meter_execute(&meter_{c_ident(meter)}, {self.expr(index, params)}, "
+                call = (f"meter_execute(&meter_{c_ident(meter)}, {self._index(index, params)}, "
                         f"{m.size}, {amount})")
                 return [ind + self.store(target, call)]
             case ir.Apply(table):
@@ -689,6 +689,13 @@ class Generator:
                 return [f"{ind}goto ingress_done;"]
             case _:
                 assert_never(s)
+
+    def _index(self, index: ir.Expr, params: dict[str, str]) -> str:
+        """A register or meter index as a 64-bit value; wider ones saturate (out of range)."""
+        e = self.expr(index, params)
+        if _width(index.type) <= 64:
+            return e
+        return f"((u128)({e}) > 0xffffffffULL ? 0xffffffffffffffffULL : (__u64)({e}))"
 
     def _hash(self, target: ir.LValue, algo: ir.HashAlgo, exprs: tuple[ir.Expr, ...],
               params: dict[str, str], ind: str) -> list[str]:

@@ -29,6 +29,12 @@ MAC_B = "02:00:00:00:00:0b"
 MAC_OTHER = "02:00:00:00:00:01"
 
 
+def eth(**kw) -> Ether:
+    """An Ethernet header with both addresses set (scapy would otherwise resolve the
+    destination on the host's network)."""
+    return Ether(src=MAC_A, dst=MAC_OTHER, **kw)
+
+
 def eth_ip(dst: str = "10.1.2.3", src: str = "192.0.2.1", **kw) -> Ether:
     return Ether(src=MAC_A, dst=MAC_OTHER) / IP(src=src, dst=dst, **kw)
 
@@ -336,12 +342,12 @@ control ingress {
 """)
     packets = [
         bytes(eth_ip() / UDP()), bytes(eth_ip(frag=3) / UDP()), bytes(eth_ip() / TCP()),
-        bytes(Ether(type=0x0601) / (b"x" * 30)), bytes(Ether(type=0x0700) / (b"x" * 30)),
-        bytes(Ether() / Dot1Q(vlan=0) / IP() / UDP()),
-        bytes(Ether() / Dot1Q(vlan=9) / IP() / UDP()),
-        bytes(Ether(type=0x9100) / Dot1Q(vlan=9) / IP() / UDP()),
-        bytes(Ether() / IPv6(dst="2001:db8::1:2:3") / UDP()),
-        bytes(Ether() / IPv6(dst="fe80::1ff", nh=6) / TCP()),
+        bytes(eth(type=0x0601) / (b"x" * 30)), bytes(eth(type=0x0700) / (b"x" * 30)),
+        bytes(eth() / Dot1Q(vlan=0) / IP() / UDP()),
+        bytes(eth() / Dot1Q(vlan=9) / IP() / UDP()),
+        bytes(eth(type=0x9100) / Dot1Q(vlan=9) / IP() / UDP()),
+        bytes(eth() / IPv6(dst="2001:db8::1:2:3") / UDP()),
+        bytes(eth() / IPv6(dst="fe80::1ff", nh=6) / TCP()),
     ]
     extra = [t for p in packets for t in truncations(p)]
     extra += [m for i, p in enumerate(packets) for m in mutations(p, 10, i)]
@@ -362,7 +368,7 @@ control ingress {
                           "add by_port tcp.dst_port:80 udp.dst_port:0 mark(port:2)\n"
                           "add by_port tcp.dst_port:0 udp.dst_port:0 mark(port:3)")
     ops += sends([bytes(eth_ip() / UDP(dport=53)), bytes(eth_ip() / TCP(dport=80)),
-                  bytes(eth_ip() / ICMP()), bytes(Ether(type=0x88b5) / (b"z" * 40))])
+                  bytes(eth_ip() / ICMP()), bytes(eth(type=0x88b5) / (b"z" * 40))])
     ref, _ = run_both(prog, ops)
     assert [r[0].port for r in ref[3:]] == [1, 2, 3, 3]
 
@@ -412,3 +418,47 @@ def test_runts_and_jumbo_frames():
     ops = [SendPacket(0, p) for p in packets]
     ref, _ = run_both(prog, ops)
     assert len(ref[0][0].data) == len(packets[0])
+
+
+def test_ipv6_keys_and_128_bit_arguments():
+    prog = program("""
+headers { ethernet: ethernet; ipv6: ipv6; udp: udp; }
+parser {
+  start { extract ethernet; select ethernet.ethertype { 0x86dd: v6; _: accept; } }
+  v6 { extract ipv6; select ipv6.next_header { 17: u; _: accept; } }
+  u { extract udp; next accept; }
+}
+action rewrite(src: bit<128>, port: bit<9>) { ipv6.src = src; forward(port); }
+action to(port: bit<9>) { forward(port); }
+table by_source { key { ipv6.src: exact; } actions { to; } default nop; size 8; }
+table routes6 { key { ipv6.dst: lpm; } actions { rewrite; to; } default drop; size 16; }
+table filter6 {
+  key { ipv6.dst: ternary; udp.dst_port: range; }
+  actions { drop; nop; }
+  default nop;
+  size 8;
+}
+control ingress {
+  if by_source.apply().miss {
+    routes6.apply();
+  }
+  filter6.apply();
+}
+""")
+    ops = table_ops(prog, """
+add by_source ipv6.src:0x20010db8000000000000000000000001 to(port:9)
+add routes6 ipv6.dst:0x20010db8000000000000000000000000/32 rewrite(src:0xfe800000000000000000000000000077, port:2)
+add routes6 ipv6.dst:0x20010db8000100000000000000000000/48 to(port:3)
+add routes6 ipv6.dst:0x00000000000000000000000000000000/0 to(port:4)
+add filter6 1 ipv6.dst:0x00000000000000000000000000000bad&&&0x00000000000000000000000000000fff udp.dst_port:1000..2000 drop()
+""")
+    packets = []
+    for src in ("2001:db8::1", "2001:db8::2"):
+        for dst in ("2001:db8::5", "2001:db8:1::5", "2001:db8:1::bad", "3000::bad", "3000::1"):
+            for dport in (999, 1500):
+                packets.append(bytes(eth() / IPv6(src=src, dst=dst) / UDP(dport=dport)))
+    ref, _ = run_both(prog, ops + sends(packets))
+    ports = {o[0].port for o in ref if isinstance(o, list) and o}
+    assert ports == {2, 3, 4, 9}
+    rewritten = next(o[0].data for o in ref if isinstance(o, list) and o and o[0].port == 2)
+    assert Ether(rewritten)[IPv6].src == "fe80::77"

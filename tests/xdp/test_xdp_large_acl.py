@@ -79,7 +79,7 @@ def packets(rng: random.Random, entries: list[ir.Entry], count: int) -> list[byt
             src, dst = rng.getrandbits(32), rng.getrandbits(32)
         port = rng.randint(ports.lo, ports.hi)
         l4 = TCP(dport=port) if proto.value == 6 else UDP(dport=port)
-        out.append(bytes(Ether() / IP(src=_ip(src), dst=_ip(dst)) / l4))
+        out.append(bytes(Ether(src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b") / IP(src=_ip(src), dst=_ip(dst)) / l4))
     return out
 
 
