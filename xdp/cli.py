@@ -71,15 +71,19 @@ def _load(file: str) -> ir.Program:
 
 
 def _table_ops(program: ir.Program, stf_texts: list[tuple[str, str]]) -> list:
+    """The control-plane lines of STF files: entries, defaults and meter settings."""
     from wirespeed.sim.stf import parse_stf
 
-    ops = []
+    ops: list = []
     for name, text in stf_texts:
-        ops += [op for op in parse_stf(program, text, name).table_ops]
+        test = parse_stf(program, text, name)
+        ops += list(test.meters) + list(test.table_ops)
     return ops
 
 
 def _apply(control: ControlPlane, ops: list) -> int:
+    from wirespeed.sim.stf import MeterConfig
+
     count = 0
     for op in ops:
         match op:
@@ -88,6 +92,8 @@ def _apply(control: ControlPlane, ops: list) -> int:
                 count += 1
             case SetDefault(table, call):
                 control.set_default(table, call)
+            case MeterConfig():
+                control.set_meter(op.meter, op.index, op.cir, op.cburst, op.pir, op.pburst)
     return count
 
 
@@ -116,6 +122,13 @@ def _ports(devs: tuple[str, ...], port_specs: tuple[str, ...]) -> dict[int, str]
                 raise _fail(f"port {i} is given twice ({ports[i]} and {dev})")
             ports[i] = dev
     return ports
+
+
+def _unpin(pin_dir: Path) -> None:
+    if pin_dir.exists():
+        for pinned in pin_dir.iterdir():
+            pinned.unlink()
+        pin_dir.rmdir()
 
 
 @click.group("xdp")
@@ -153,21 +166,31 @@ def attach(file: str, devs: tuple[str, ...], port_specs: tuple[str, ...],
     _enter_netns(netns)
     ports = _ports(devs, port_specs)
     ifindex = {dev: _ifindex(dev) for dev in {*devs, *ports.values()}}
+    pin_dir = PIN_ROOT / name
+    attached: list[int] = []
+    flags = {"auto": 0, "native": libbpf.XDP_FLAGS_DRV_MODE,
+             "generic": libbpf.XDP_FLAGS_SKB_MODE}[mode]
+    _unpin(pin_dir)  # pins left by an attach that was never detached (no state file)
     try:
         obj_path = build_cached(program)
         obj = libbpf.BpfObject(obj_path, function_name(program))
-        pin_dir = PIN_ROOT / name
         obj.pin(pin_dir)
         control = ControlPlane(program, obj.map_fd)
         control.install_program_state()
         for port, dev in ports.items():
             control.set_port(port, ifindex[dev])
         added = _apply(control, ops)
-        flags = {"auto": 0, "native": libbpf.XDP_FLAGS_DRV_MODE,
-                 "generic": libbpf.XDP_FLAGS_SKB_MODE}[mode]
         for dev in devs:
             libbpf.xdp_attach(ifindex[dev], obj.prog_fd, flags)
+            attached.append(ifindex[dev])
     except (CodegenError, BuildError, libbpf.BpfError, ControlError, ExecutorError) as e:
+        # leave nothing half-installed behind
+        for index in attached:
+            try:
+                libbpf.xdp_detach(index, flags)
+            except libbpf.BpfError:
+                pass
+        _unpin(pin_dir)
         raise _fail(str(e)) from None
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     _state_path(name).write_text(json.dumps({
@@ -235,11 +258,7 @@ def detach(file: str) -> None:
             libbpf.xdp_detach(_ifindex(dev), state.get("flags", 0))
         except (libbpf.BpfError, click.ClickException) as e:
             problems.append(str(e))
-    pin_dir = Path(state["pin_dir"])
-    if pin_dir.exists():
-        for pinned in pin_dir.iterdir():
-            pinned.unlink()
-        pin_dir.rmdir()
+    _unpin(Path(state["pin_dir"]))
     _state_path(name).unlink()
     if problems:
         raise _fail("; ".join(problems))
