@@ -929,23 +929,35 @@ class Checker:
                     self.pattern(pat, width, None, "select")
 
     def pattern(self, pat: ast.Pattern, width: int, kind: ir.MatchKind | None,
-                key: str) -> None:
-        """Check one pattern against a key of ``width`` bits (``kind`` None: a select key)."""
+                key: str) -> bool:
+        """Check one pattern against a key of ``width`` bits (``kind`` None: a select key).
+        True when every value in it is known and fits (errors reported otherwise, or earlier:
+        a constant with an error of its own)."""
+        ok = True
+
         def val(e: ast.Expr) -> int | None:
+            nonlocal ok
             v = self.infer(e, width)
             if not v.ok:
+                ok = False
                 return None
             if v.const is None or isinstance(v.ty, ir.BoolType):
                 msg.NOT_CONSTANT.emit(self.r, e.span, what="a pattern")
+                ok = False
                 return None
             if not v.untyped and v.width != width:
                 msg.WIDTH_MISMATCH.emit(self.r, e.span, op="match", left=width, right=v.width)
+                ok = False
                 return None
-            return self.settle(e, V(None, v.const), width).const
+            settled = self.settle(e, V(None, v.const), width)
+            ok = ok and settled.ok
+            return settled.const
 
         def wrong(what: str) -> None:
+            nonlocal ok
             assert kind is not None
             msg.PATTERN_KIND.emit(self.r, pat.span, pattern=what, kind=kind.value, key=key)
+            ok = False
 
         match pat:
             case ast.WildcardPat():
@@ -964,13 +976,18 @@ class Checker:
                 lo, hi = val(pat.lo), val(pat.hi)
                 if lo is not None and hi is not None and lo > hi:
                     msg.EMPTY_RANGE.emit(self.r, pat.span, lo=lo, hi=hi)
+                    ok = False
             case ast.PrefixPat():
                 if kind in (ir.MatchKind.EXACT, ir.MatchKind.RANGE):
                     wrong("`value/prefix`")
                 val(pat.value)
                 length = self.constant_int(pat.prefix_len, "a prefix length")
-                if length is not None and length > width:
+                if length is None:
+                    ok = False
+                elif length > width:
                     msg.BAD_PREFIX.emit(self.r, pat.prefix_len.span, length=length, width=width)
+                    ok = False
+        return ok
 
     def parser_graph(self, start: ast.StateDecl, known_extracts: bool = True,
                      known_targets: bool = True) -> None:
@@ -1208,13 +1225,12 @@ class Checker:
 
     def entry(self, t: TableInfo, e: ast.EntryDecl) -> None:
         tname = t.decl.name.name
-        errors_before = sum(d.is_error for d in self.r.diagnostics)
         if len(e.patterns) != len(t.keys):
             _count_error(self.r, e.span, len(e.patterns), len(t.keys))
         else:
-            for pat, (kdecl, ref, kind) in zip(e.patterns, t.keys, strict=True):
-                self.pattern(pat, ref.width, kind, _text(kdecl.expr))
-            if sum(d.is_error for d in self.r.diagnostics) == errors_before:
+            checked = [self.pattern(pat, ref.width, kind, _text(kdecl.expr))
+                       for pat, (kdecl, ref, kind) in zip(e.patterns, t.keys, strict=True)]
+            if all(checked):
                 # the control plane refuses a second entry with the same match (and priority)
                 key = (tuple(entry_match(p, kind, ref.width, lambda x: self.c.values[id(x)])
                              for p, (_, ref, kind) in zip(e.patterns, t.keys, strict=True)),

@@ -54,6 +54,9 @@ def test_accepted(body: str) -> None:
     ("control ingress { meta.a = ipv4; }", ["E0111"]),
     ("control ingress { meta.a = udp.dst_port[15:8] + 1 + ipv4.ttl; }", []),
     ("control ingress { meta.c = crc32(ipv4.ttl, ipv4.flags); }", ["E0506"]),
+    # an entry using a constant with its own error: no second error, no crash (mutation bench)
+    ("const HOST: bit<32> = !1;\ntable t { key { ipv4.dst: exact; } actions { drop; }\n"
+     "entries { HOST: drop; HOST: drop; } }\ncontrol ingress { t.apply(); }", ["E0203"]),
     ("action a(ipv4: bit<8>, meta: bit<8>) { }\ncontrol ingress { a(1, 2); }",
      ["E0110", "E0110"]),
     ("table t { key { ipv4.dst: exact; } actions { drop; } }\n"
