@@ -66,7 +66,7 @@ def namespaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
 
 
 def wirespeed(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "wirespeed.compiler.cli", *args],
+    result = subprocess.run([str(Path(sys.executable).parent / "wirespeed"), *args],
                             capture_output=True, text=True, env=os.environ.copy(), check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
