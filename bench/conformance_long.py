@@ -37,7 +37,11 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
         count = min(chunk, args.programs - first)
         # shrinking costs minutes: only the first few reproducers of the run
         room = len(totals["reproducers"]) < args.reproducers
+        # --limit TARGET=N: a slow target runs the first N programs of the whole run
+        limits = {name: max(0, n - totals["targets"][name]["programs"])
+                  for name, n in args.limit.items() if name in totals["targets"]}
         result = run_campaign(count, args.packets, targets, seed=args.seed, first=first,
+                              program_limits=limits,
                               out_dir=out / "reproducers" if room else None,
                               shrink_seconds=args.shrink_seconds, reproducers_per_target=1,
                               progress=None)
@@ -165,8 +169,12 @@ def main() -> int:
     parser.add_argument("--reproducers", type=int, default=6,
                         help="shrink and write at most about this many reproducers")
     parser.add_argument("--out", default="conformance-long")
+    parser.add_argument("--limit", action="append", default=[], metavar="TARGET=N",
+                        help="run TARGET on the first N programs only (default: fpga=20)")
     parser.add_argument("--skip", default="", help="comma list of: programs,sources,entries")
     args = parser.parse_args()
+    args.limit = dict(item.split("=", 1) for item in (args.limit or ["fpga=20"]))
+    args.limit = {name: int(n) for name, n in args.limit.items()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     skip = set(args.skip.split(",")) - {""}
