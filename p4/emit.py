@@ -120,8 +120,8 @@ class P4Output:
     ingress: str
     checksums: tuple[P4Checksum, ...]
     emits: tuple[str, ...]
-    parsed_bytes: str  # the bytes the parser took, from the headers valid when ingress starts
-    nothing_left: str  # every header invalid: with no payload, the packet would be empty
+    varlen_bytes: tuple[tuple[str, str], ...]  # (meta field, its value when ingress starts)
+    header_bytes: str  # the bytes of the valid headers (with options as they arrived)
     names: Names
     range_keys: tuple[str, ...]  # "table.key" of every wire range key emitted as ternary
 
@@ -722,17 +722,23 @@ def build_output(program: ir.Program) -> P4Output:
         emits.append(em.hdr(h.name))
         if h.name in names.varlen_headers:
             emits.append(f"hdr.{names.varlen_headers[h.name]}")
+    # The length of the packet that leaves, for .wire's rule that a packet shorter than an
+    # Ethernet header is dropped: options keep the length they arrived with (a program may
+    # change ihl), so that length is noted in metadata when ingress starts.
     sizes = []
+    varlen_bytes = []
     for h in program.headers:
         sizes.append(f"({em.hdr(h.name)}.isValid() ? {literal(h.type.fixed_bytes, 32)} : 32w0)")
         if h.name in names.varlen_headers and h.type.varlen is not None:
             v = h.type.varlen
             length = f"{em.hdr(h.name)}.{names.fields[(h.type.name, v.length_field)]}"
             offset = f" + 32w{v.offset}" if v.offset >= 0 else f" - 32w{-v.offset}"
-            sizes.append(f"(hdr.{names.varlen_headers[h.name]}.isValid() ? "
-                         f"(bit<32>){length} * 32w{v.scale}{offset} : 32w0)")
-    parsed_bytes = (" +\n" + INDENT * 3).join(sizes) if sizes else "32w0"
-    nothing_left = (" &&\n" + INDENT * 3).join(f"!{e}.isValid()" for e in emits) or "true"
+            options = f"hdr.{names.varlen_headers[h.name]}"
+            field_name = names.varlen_meta[h.name]
+            varlen_bytes.append((field_name, f"{options}.isValid() ? "
+                                             f"(bit<32>){length} * 32w{v.scale}{offset} : 32w0"))
+            sizes.append(f"({options}.isValid() ? meta.{field_name} : 32w0)")
+    header_bytes = (" +\n" + INDENT * 3).join(sizes) if sizes else "32w0"
 
     source_file = next((Path(x.span.file).name for x in (*program.parser, *program.tables)
                         if x.span.file and not x.span.file.startswith("<")),
@@ -740,7 +746,7 @@ def build_output(program: ir.Program) -> P4Output:
     return P4Output(program.name, source_file, tuple(header_types), tuple(header_members),
                     tuple(meta_members), tuple(states), tuple(externs), tuple(actions),
                     tuple(tables), ingress.render(2), tuple(checksums), tuple(emits),
-                    parsed_bytes, nothing_left, names,
+                    tuple(varlen_bytes), header_bytes, names,
                     tuple(range_keys))
 
 

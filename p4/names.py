@@ -54,6 +54,7 @@ class Names:
     varlen_headers: dict[str, str]  # wire instance with a VarLen -> its options member
     fields: dict[tuple[str, str], str]  # (wire header type, field) -> P4 field
     meta: dict[str, str]  # user metadata field -> member of ``meta``
+    varlen_meta: dict[str, str]  # wire instance with a VarLen -> meta field of its length
     states: dict[str, str]  # parser state -> P4 state
     actions: dict[str, str]  # action (program or built-in) -> P4 action
     tables: dict[str, str]  # the P4 table of the first place the control applies it
@@ -111,6 +112,11 @@ def assign_names(program: ir.Program, action_names: list[str]) -> Names:
     for m in program.metadata:
         meta[m.name] = safe(m.name, meta_taken)
         meta_taken.add(meta[m.name])
+    varlen_meta: dict[str, str] = {}
+    for h in program.headers:
+        if h.type.varlen is not None:
+            varlen_meta[h.name] = safe(f"wire_{h.name}_{h.type.varlen.name}_bytes", meta_taken)
+            meta_taken.add(varlen_meta[h.name])
 
     state_taken = {"start"} if program.start.name != "start" else set()
     states: dict[str, str] = {}
@@ -143,7 +149,8 @@ def assign_names(program: ir.Program, action_names: list[str]) -> Names:
     miss_actions = {(c, a): take(f"{c}_miss_{a}")
                     for t in program.tables if t.counters for c in copies[t.name]
                     for a in t.actions}
-    return Names(header_types, varlen_types, headers, varlen_headers, fields, meta, states,
+    return Names(header_types, varlen_types, headers, varlen_headers, fields, meta,
+                 varlen_meta, states,
                  actions, tables, copies, registers, meters, counters, misses, miss_actions)
 
 

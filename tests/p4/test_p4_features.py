@@ -307,14 +307,40 @@ action mark"""), metadata="port: bit<16>;")
     ))
 
 
-def test_a_packet_left_with_no_bytes_is_dropped() -> None:
+def test_a_packet_left_shorter_than_an_ethernet_header_is_dropped() -> None:
     source = prog("control ingress { ethernet.setInvalid(); ipv4.setInvalid(); udp.setInvalid(); "
                   "forward(1); }")
-    bare = bytes(Ether() / IP() / UDP())        # nothing behind the headers: nothing leaves
-    with_payload = udp_packet(src="10.0.0.1", dst="10.0.0.2")
+    bare = bytes(Ether() / IP() / UDP())               # nothing behind the headers
+    short = udp_packet(src="10.0.0.1", dst="10.0.0.2")  # 8 bytes of payload: still too short
+    long_enough = bytes(Ether() / IP() / UDP() / b"fourteen bytes")
     assert_both_pass(program_from(source), stf(
         packet(0, bare), "no_packet",
-        packet(0, with_payload), expect(1, b"payload!"),
+        packet(0, short), "no_packet",
+        packet(0, long_enough), expect(1, b"fourteen bytes"),
+    ))
+
+
+def test_the_length_check_counts_options_as_they_arrived() -> None:
+    # ihl is rewritten to 5, but the 4 option bytes still leave: 20 + 4 + 0 >= 14 with only
+    # the IPv4 header kept, and 4 bytes + 8 payload < 14 once it is removed too.
+    source = prog("""
+control ingress {
+  ipv4.ihl = 5;
+  ethernet.setInvalid(); udp.setInvalid();
+  if ipv4.ttl == 1 { ipv4.setInvalid(); }
+  forward(1);
+}""")
+    sent = udp_packet(src="10.0.0.1", dst="10.0.0.2", ttl=9, options=[b"\x94\x04\x00\x00"])
+    out = Ether(sent)[IP]
+    out.ihl = 5
+    del out.chksum
+    kept = bytes(out)[:24]  # IPv4 header + options: the UDP header is gone
+    kept = kept + b"payload!"
+    expired = udp_packet(src="10.0.0.1", dst="10.0.0.2", ttl=1, options=[b"\x94\x04\x00\x00"])
+    assert_both_pass(program_from(source), stf(
+        # the checksum (bytes 10-11) covers the options here, which scapy's does not
+        packet(0, sent), f"expect 1 {kept.hex()[:20]}****{kept.hex()[24:]}$",
+        packet(0, expired), "no_packet",
     ))
 
 

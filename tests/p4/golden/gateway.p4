@@ -98,6 +98,9 @@ struct metadata_t {
     bit<32> route_to;
     bit<32> wire_tmp0;
     bit<32> wire_payload_bytes;  // what follows the parsed headers (see WireEgress)
+    bit<32> wire_ipv4_options_bytes;  // options as they arrived (see WireEgress)
+    bit<32> wire_tunnel_options_bytes;  // options as they arrived (see WireEgress)
+    bit<32> wire_inner_ipv4_options_bytes;  // options as they arrived (see WireEgress)
 }
 
 parser WireParser(packet_in packet, out headers_t hdr, inout metadata_t meta,
@@ -406,18 +409,21 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
         if (standard_metadata.parser_error != error.NoError) {
             return;
         }
-        // The bytes behind the parsed headers: WireEgress drops a packet left with nothing.
+        // The bytes behind the parsed headers, for WireEgress's length check.
+        meta.wire_ipv4_options_bytes = hdr.ipv4_options.isValid() ? (bit<32>)hdr.ipv4.ihl * 32w4 - 32w20 : 32w0;
+        meta.wire_tunnel_options_bytes = hdr.tunnel_options.isValid() ? (bit<32>)hdr.tunnel.ihl * 32w4 - 32w20 : 32w0;
+        meta.wire_inner_ipv4_options_bytes = hdr.inner_ipv4_options.isValid() ? (bit<32>)hdr.inner_ipv4.ihl * 32w4 - 32w20 : 32w0;
         meta.wire_payload_bytes = standard_metadata.packet_length - (
             (hdr.ethernet.isValid() ? 32w14 : 32w0) +
             (hdr.ipv4.isValid() ? 32w20 : 32w0) +
-            (hdr.ipv4_options.isValid() ? (bit<32>)hdr.ipv4.ihl * 32w4 - 32w20 : 32w0) +
+            (hdr.ipv4_options.isValid() ? meta.wire_ipv4_options_bytes : 32w0) +
             (hdr.udp.isValid() ? 32w8 : 32w0) +
             (hdr.vxlan.isValid() ? 32w8 : 32w0) +
             (hdr.inner_ethernet.isValid() ? 32w14 : 32w0) +
             (hdr.tunnel.isValid() ? 32w20 : 32w0) +
-            (hdr.tunnel_options.isValid() ? (bit<32>)hdr.tunnel.ihl * 32w4 - 32w20 : 32w0) +
+            (hdr.tunnel_options.isValid() ? meta.wire_tunnel_options_bytes : 32w0) +
             (hdr.inner_ipv4.isValid() ? 32w20 : 32w0) +
-            (hdr.inner_ipv4_options.isValid() ? (bit<32>)hdr.inner_ipv4.ihl * 32w4 - 32w20 : 32w0) +
+            (hdr.inner_ipv4_options.isValid() ? meta.wire_inner_ipv4_options_bytes : 32w0) +
             (hdr.inner_tcp.isValid() ? 32w20 : 32w0) +
             (hdr.inner_udp.isValid() ? 32w8 : 32w0));
         if (!hdr.vxlan.isValid()) {
@@ -493,20 +499,20 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
 control WireEgress(inout headers_t hdr, inout metadata_t meta,
                    inout standard_metadata_t standard_metadata) {
     apply {
-        // .wire drops a packet that would leave with no bytes at all.
-        if (meta.wire_payload_bytes == 32w0 &&
-            !hdr.ethernet.isValid() &&
-            !hdr.ipv4.isValid() &&
-            !hdr.ipv4_options.isValid() &&
-            !hdr.udp.isValid() &&
-            !hdr.vxlan.isValid() &&
-            !hdr.inner_ethernet.isValid() &&
-            !hdr.tunnel.isValid() &&
-            !hdr.tunnel_options.isValid() &&
-            !hdr.inner_ipv4.isValid() &&
-            !hdr.inner_ipv4_options.isValid() &&
-            !hdr.inner_tcp.isValid() &&
-            !hdr.inner_udp.isValid()) {
+        // .wire drops a packet that would leave shorter than an Ethernet header (14 bytes).
+        if (meta.wire_payload_bytes + (
+            (hdr.ethernet.isValid() ? 32w14 : 32w0) +
+            (hdr.ipv4.isValid() ? 32w20 : 32w0) +
+            (hdr.ipv4_options.isValid() ? meta.wire_ipv4_options_bytes : 32w0) +
+            (hdr.udp.isValid() ? 32w8 : 32w0) +
+            (hdr.vxlan.isValid() ? 32w8 : 32w0) +
+            (hdr.inner_ethernet.isValid() ? 32w14 : 32w0) +
+            (hdr.tunnel.isValid() ? 32w20 : 32w0) +
+            (hdr.tunnel_options.isValid() ? meta.wire_tunnel_options_bytes : 32w0) +
+            (hdr.inner_ipv4.isValid() ? 32w20 : 32w0) +
+            (hdr.inner_ipv4_options.isValid() ? meta.wire_inner_ipv4_options_bytes : 32w0) +
+            (hdr.inner_tcp.isValid() ? 32w20 : 32w0) +
+            (hdr.inner_udp.isValid() ? 32w8 : 32w0)) < 32w14) {
             mark_to_drop(standard_metadata);
         }
     }

@@ -84,6 +84,8 @@ struct metadata_t {
     bit<8> bucket;
     bit<32> wire_tmp0;
     bit<32> wire_payload_bytes;  // what follows the parsed headers (see WireEgress)
+    bit<32> wire_tunnel_options_bytes;  // options as they arrived (see WireEgress)
+    bit<32> wire_ipv4_options_bytes;  // options as they arrived (see WireEgress)
 }
 
 parser WireParser(packet_in packet, out headers_t hdr, inout metadata_t meta,
@@ -254,13 +256,15 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
         if (standard_metadata.parser_error != error.NoError) {
             return;
         }
-        // The bytes behind the parsed headers: WireEgress drops a packet left with nothing.
+        // The bytes behind the parsed headers, for WireEgress's length check.
+        meta.wire_tunnel_options_bytes = hdr.tunnel_options.isValid() ? (bit<32>)hdr.tunnel.ihl * 32w4 - 32w20 : 32w0;
+        meta.wire_ipv4_options_bytes = hdr.ipv4_options.isValid() ? (bit<32>)hdr.ipv4.ihl * 32w4 - 32w20 : 32w0;
         meta.wire_payload_bytes = standard_metadata.packet_length - (
             (hdr.ethernet.isValid() ? 32w14 : 32w0) +
             (hdr.tunnel.isValid() ? 32w20 : 32w0) +
-            (hdr.tunnel_options.isValid() ? (bit<32>)hdr.tunnel.ihl * 32w4 - 32w20 : 32w0) +
+            (hdr.tunnel_options.isValid() ? meta.wire_tunnel_options_bytes : 32w0) +
             (hdr.ipv4.isValid() ? 32w20 : 32w0) +
-            (hdr.ipv4_options.isValid() ? (bit<32>)hdr.ipv4.ihl * 32w4 - 32w20 : 32w0) +
+            (hdr.ipv4_options.isValid() ? meta.wire_ipv4_options_bytes : 32w0) +
             (hdr.tcp.isValid() ? 32w20 : 32w0) +
             (hdr.udp.isValid() ? 32w8 : 32w0));
         if (!hdr.ipv4.isValid()) {
@@ -306,15 +310,15 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
 control WireEgress(inout headers_t hdr, inout metadata_t meta,
                    inout standard_metadata_t standard_metadata) {
     apply {
-        // .wire drops a packet that would leave with no bytes at all.
-        if (meta.wire_payload_bytes == 32w0 &&
-            !hdr.ethernet.isValid() &&
-            !hdr.tunnel.isValid() &&
-            !hdr.tunnel_options.isValid() &&
-            !hdr.ipv4.isValid() &&
-            !hdr.ipv4_options.isValid() &&
-            !hdr.tcp.isValid() &&
-            !hdr.udp.isValid()) {
+        // .wire drops a packet that would leave shorter than an Ethernet header (14 bytes).
+        if (meta.wire_payload_bytes + (
+            (hdr.ethernet.isValid() ? 32w14 : 32w0) +
+            (hdr.tunnel.isValid() ? 32w20 : 32w0) +
+            (hdr.tunnel_options.isValid() ? meta.wire_tunnel_options_bytes : 32w0) +
+            (hdr.ipv4.isValid() ? 32w20 : 32w0) +
+            (hdr.ipv4_options.isValid() ? meta.wire_ipv4_options_bytes : 32w0) +
+            (hdr.tcp.isValid() ? 32w20 : 32w0) +
+            (hdr.udp.isValid() ? 32w8 : 32w0)) < 32w14) {
             mark_to_drop(standard_metadata);
         }
     }
