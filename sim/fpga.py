@@ -94,7 +94,10 @@ def simulator(vfile: Path) -> Path:
             # the wheel's verilated.mk leaves the "include this PCH" flag empty, so make would
             # hand the header to the compiler as an input file; a command-line variable fixes it
             old_makeflags = os.environ.get("MAKEFLAGS")
-            os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+            # -O0: the C++ compile of a big pipeline drops from minutes to well under one, and
+            # the simulation is paced by cocotb's Python side anyway
+            os.environ["MAKEFLAGS"] = ("CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 "
+                                       "OPT_GLOBAL=-O0")
             try:
                 runner = get_runner("verilator")
                 runner.build(sources=[vfile], hdl_toplevel="wirespeed_top",
