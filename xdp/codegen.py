@@ -1059,7 +1059,9 @@ class Generator:
             return
         front_mask = " | ".join(h.valid_flag for h in front)
         if self.out.in_place:
-            out.append(f"\tif ((valid ^ inpkt) & ({front_mask})) {{")
+            # changed: a header removed or added, or one made valid again after removal
+            # (valid, but no longer the bytes in the packet)
+            out.append(f"\tif (((valid ^ p->parsed) | (valid & ~inpkt)) & ({front_mask})) {{")
         else:
             out.append("\t{")
         out.append("\t\t/* the front headers changed: rebuild them before the tail */")

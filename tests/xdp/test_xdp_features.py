@@ -462,3 +462,29 @@ add filter6 1 ipv6.dst:0x00000000000000000000000000000bad&&&0x000000000000000000
     assert ports == {2, 3, 4, 9}
     rewritten = next(o[0].data for o in ref if isinstance(o, list) and o and o[0].port == 2)
     assert Ether(rewritten)[IPv6].src == "fe80::77"
+
+
+def test_parsed_header_removed_and_made_valid_again():
+    # (from the conformance campaign) a parsed header made invalid, valid (zeroed) and
+    # invalid again must leave the packet; one made valid again after removal is all zeros
+    prog = program("""
+headers { ethernet: ethernet; vlan: vlan; ipv4: ipv4; }
+parser {
+  start { extract ethernet; select ethernet.ethertype { 0x8100: tag; _: accept; } }
+  tag { extract vlan; select vlan.ethertype { 0x0800: v4; _: accept; } }
+  v4 { extract ipv4; next accept; }
+}
+action flap(port: bit<9>) {
+  vlan.setValid(); vlan.setInvalid(); vlan.setValid(); vlan.setInvalid(); forward(port);
+}
+action renew(port: bit<9>) { vlan.setInvalid(); vlan.setValid(); forward(port); }
+table t { key { ipv4.ttl: exact; } actions { flap; renew; } default nop; size 4; }
+control ingress { t.apply(); }
+""")
+    ops = table_ops(prog, "add t ipv4.ttl:1 flap(port:1)\nadd t ipv4.ttl:2 renew(port:2)")
+    packets = [bytes(eth(type=0x8100) / Dot1Q(vlan=77, prio=5) / IP(ttl=t) / UDP())
+               for t in (1, 2, 3)]
+    ref, _ = run_both(prog, ops + sends(packets))
+    flapped, renewed = ref[-3][0].data, ref[-2][0].data
+    assert flapped == packets[0][:14] + packets[0][18:]  # the 4 tag bytes are gone
+    assert renewed == packets[1][:14] + bytes(4) + packets[1][18:]  # a zeroed tag
