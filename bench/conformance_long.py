@@ -31,7 +31,7 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
                     "seconds": 0.0, "differences": 0, "reproducers": [],
                     "targets": {t: {"programs": 0, "packets": 0, "differing_programs": 0,
                                     "differences": 0, "seconds": 0.0} for t in targets},
-                    "skipped": skipped, "first_differences": []}
+                    "skipped": skipped, "first_differences": [], "differing_cases": {}}
     chunk = 10
     for first in range(0, args.programs, chunk):
         count = min(chunk, args.programs - first)
@@ -51,6 +51,10 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
         totals["seconds"] += result.seconds
         totals["differences"] += len(result.differences)
         totals["reproducers"] += [str(p) for p in result.reproducers]
+        for d in result.differences:
+            cases = totals["differing_cases"].setdefault(d.target, [])
+            if d.case not in cases:
+                cases.append(d.case)
         for d in result.differences[:3]:
             if len(totals["first_differences"]) < 30:
                 totals["first_differences"].append(
