@@ -553,6 +553,15 @@ def invalidated_headers(body: tuple[ir.Stmt, ...]) -> frozenset[str]:
     return frozenset(s.header for s in body if isinstance(s, ir.SetInvalid))
 
 
+def accepted_valid(program: ir.Program) -> frozenset[str]:
+    """Headers valid in every packet the parser accepts: ingress returns at once for the
+    others, so these are valid when the control starts."""
+    known = parser_known_valid(program)
+    exits = [known[s.name] for s in program.parser
+             if ir.ACCEPT in {c.next_state for c in s.cases} | {s.default}]
+    return frozenset.intersection(*exits) if exits else frozenset()
+
+
 def parser_known_valid(program: ir.Program) -> dict[str, frozenset[str]]:
     """For each parser state, the headers extracted on every path from ``start`` to the end
     of that state's extracts (a must-analysis: intersection over predecessors)."""
@@ -640,7 +649,7 @@ def build_output(program: ir.Program) -> P4Output:
                            f"{names.misses[copy]};  // misses of table {copy}")
 
     # The control first: it tells which headers are valid wherever each table is applied.
-    ingress, _ = em.stmts(program.ingress, 0, Scope())
+    ingress, _ = em.stmts(program.ingress, 0, Scope(accepted_valid(program)))
     table_known = {t.name: em.apply_known.get(t.name, frozenset()) for t in program.tables}
 
     def action_known(action: str) -> frozenset[str]:

@@ -227,7 +227,7 @@ control WireIngress(inout headers_t hdr, inout metadata_t meta,
                     standard_metadata.egress_spec = standard_metadata.ingress_port ^ 9w1;
                 }
             }
-        } else if ((hdr.ethernet.isValid() ? hdr.ethernet.ethertype : 16w0) == 16w0x0806) {
+        } else if (hdr.ethernet.ethertype == 16w0x0806) {
             standard_metadata.egress_spec = standard_metadata.ingress_port ^ 9w1;
         } else {
             mark_to_drop(standard_metadata);
