@@ -32,6 +32,7 @@ from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
 from wirespeed.hdl.tables import CounterUnit, TableDesc, TableUnit, describe_table
 
 MAGIC = 0x57495245  # "WIRE"
+MIN_FRAME_BYTES = 14
 
 # control-port address: unit[31:24] region[23:20] index[19:0], 32-bit words
 REGION_STAGE = 0  # unit 0: staging words (write); info words (read)
@@ -209,8 +210,9 @@ class Pipeline(wiring.Component):
         record = data.View(result, Signal(result.size))
         m.d.comb += [
             record.header.eq(header), record.header_len.eq(header_len),
+            # a frame shorter than an Ethernet header is dropped (the reference model's rule)
             record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
-                           ((header_len == 0) & ~phv["more"])),
+                           ((header_len < MIN_FRAME_BYTES) & ~phv["more"])),
             record.more.eq(phv["more"]), record.port.eq(egress), record.tag.eq(phv["tag"]),
             record.wlen.eq(phv["wlen"]),
         ]
