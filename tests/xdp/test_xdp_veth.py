@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,14 +74,17 @@ def wirespeed(*args: str) -> str:
 
 
 def send_and_capture(ns: dict[str, str], frames: list[bytes]) -> list[bytes]:
+    """Send ``frames`` into a0 and return what came out of c0 (until 1 s after the last)."""
     io = str(HERE / "veth_io.py")
     capture = subprocess.Popen(["ip", "netns", "exec", ns["c"], sys.executable, io, "capture",
-                                "c0", "1.5"], stdout=subprocess.PIPE, text=True)
-    assert capture.stdout is not None
+                                "c0", "60"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    assert capture.stdout is not None and capture.stdin is not None
     assert capture.stdout.readline().strip() == "ready"
     subprocess.run(["ip", "netns", "exec", ns["a"], sys.executable, io, "send", "a0",
                     *(f.hex() for f in frames)], check=True)
-    out, _ = capture.communicate(timeout=10)
+    time.sleep(1.0)
+    out, _ = capture.communicate("stop\n", timeout=60)
     return [bytes.fromhex(line) for line in out.split()]
 
 

@@ -1,9 +1,11 @@
 """Raw Ethernet frames in and out of an interface, for the veth test (run inside a network
 namespace with ``ip netns exec``): ``send IFACE HEX...`` and ``capture IFACE SECONDS``, which
-prints every frame it saw as hex, one a line."""
+prints "ready", then every frame it sees as hex, one a line, until a line arrives on its
+standard input (or SECONDS pass)."""
 
 from __future__ import annotations
 
+import select
 import socket
 import sys
 import time
@@ -25,13 +27,13 @@ def capture(iface: str, seconds: float) -> None:
         print("ready", flush=True)
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            s.settimeout(left)
-            try:
+            readable, _, _ = select.select([s, sys.stdin], [], [], left)
+            if sys.stdin in readable:
+                break  # the sender is done and the frames had time to arrive
+            if s in readable:
                 data, addr = s.recvfrom(65535)
-            except TimeoutError:
-                break
-            if addr[2] != socket.PACKET_OUTGOING:
-                print(data.hex(), flush=True)
+                if addr[2] != socket.PACKET_OUTGOING:
+                    print(data.hex(), flush=True)
 
 
 if __name__ == "__main__":
