@@ -134,7 +134,7 @@ class XdpExecutor(Executor):
             case libbpf.XDP_PASS:
                 return [Output(ir.HOST_PORT, run.data)]
             case libbpf.XDP_TX:
-                return [Output(port, run.data)]
+                return [Output(port & ((1 << ir.PORT_WIDTH) - 1), run.data)]
             case libbpf.XDP_REDIRECT:
                 if len(egress) != 1:
                     raise ExecutorError("the program redirected without recording its port")

@@ -101,7 +101,9 @@ class ControlPlane:
         libbpf.map_update(self.map_fd("ports_out"), _u32(port), _u32(ifindex))
 
     def set_ingress_port(self, ifindex: int, port: int) -> None:
-        libbpf.map_update(self.map_fd("ports_in"), _u32(ifindex), _u32(port))
+        # std.ingress_port is bit<9>: a larger port number keeps its low 9 bits (as the model)
+        libbpf.map_update(self.map_fd("ports_in"), _u32(ifindex),
+                          _u32(port & ((1 << ir.PORT_WIDTH) - 1)))
 
     # ------------------------------------------------------------------ tables
 

@@ -488,3 +488,14 @@ control ingress { t.apply(); }
     flapped, renewed = ref[-3][0].data, ref[-2][0].data
     assert flapped == packets[0][:14] + packets[0][18:]  # the 4 tag bytes are gone
     assert renewed == packets[1][:14] + bytes(4) + packets[1][18:]  # a zeroed tag
+
+
+def test_ingress_port_numbers_wrap_at_nine_bits():
+    prog = program(L2L3 + """
+control ingress {
+  if std.ingress_port == 88 { forward(std.ingress_port); } else { forward(std.ingress_port + 1); }
+}
+""")
+    packet = bytes(eth_ip() / UDP())
+    ref, _ = run_both(prog, sends([packet], port=600) + sends([packet], port=5))
+    assert [r[0].port for r in ref] == [88, 6]  # 600 is port 88 on a 9-bit port field
