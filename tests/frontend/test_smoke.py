@@ -27,3 +27,15 @@ def test_errors_are_collected() -> None:
     codes = [d.code for d in err.value.diagnostics]
     assert codes == ["E0301", "E0105", "E0108"]
     assert isinstance(err.value.diagnostics[0].span, ir.Span)
+
+
+def test_missing_file_is_a_diagnostic_not_a_traceback(tmp_path: Path) -> None:
+    from wirespeed.compiler.frontend import check_files, render
+
+    missing = tmp_path / "nope.wire"
+    diags = check_files([str(missing), str(HERE / "features.wire")])
+    assert [d.code for d in diags] == ["E0009"]
+    assert render(diags[0]) == (f"{missing}: error[E0009]: cannot read `{missing}`: "
+                                "No such file or directory")
+    with pytest.raises(CompileError):
+        load_program(missing)
