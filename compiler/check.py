@@ -1469,10 +1469,8 @@ class Checker:
                 self.settle(value, v, None)
             return
         v = self.infer(value, width)
-        if width is not None:
+        if width is not None:  # else the target's error is reported, and that is enough
             self.assignable(target, v, value, width)
-        elif v.ok and v.untyped:
-            pass  # the target's error is reported; the literal needs no second one
 
     def register_index(self, e: ast.Expr, what: str, name: str, size: int) -> None:
         v = self.infer(e, None)
