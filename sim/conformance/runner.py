@@ -15,6 +15,7 @@ still shows a difference on that target.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -224,8 +225,23 @@ def _rebuild(source: str, ops: Sequence[Op], keep_reads: bool) -> tuple[ir.Progr
     return program, [*table_ops, *sends, *reads]
 
 
+def signature(difference: Difference) -> str:
+    """What kind of difference this is, so shrinking keeps the bug it started with and does not
+    drift to another: the kind of result that differs, or for a target error its message with
+    names, numbers and file digests taken out."""
+    if difference.where == "target error":
+        first = difference.got.splitlines()[0] if difference.got else ""
+        return "error: " + re.sub(r"[0-9a-f]{8,}|\d+|'[^']*'|`[^`]*`", "#", first)
+    label = re.sub(r"^op \d+ \(|\)$", "", difference.where)
+    if label.startswith("malformed packet") or label == "packet":
+        return "packet"
+    return re.sub(r"\[\d+\]", "", label)
+
+
 def differs(target: str, source: str, ops: Sequence[Op], keep_reads: bool,
-            labels: Callable[[list[Op]], list[str]]) -> bool:
+            labels: Callable[[list[Op]], list[str]], kind: str | None = None) -> bool:
+    """Whether the case still differs on ``target`` (with a difference of ``kind``, a
+    ``signature``, when given)."""
     rebuilt = _rebuild(source, ops, keep_reads)
     if rebuilt is None:
         return False
@@ -234,7 +250,8 @@ def differs(target: str, source: str, ops: Sequence[Op], keep_reads: bool,
     expected = run_on("reference", program, script)
     if expected.error is not None:
         return False
-    return bool(compare(case, target, expected, run_on(target, program, script)))
+    found = compare(case, target, expected, run_on(target, program, script))
+    return any(kind is None or signature(d) == kind for d in found)
 
 
 def _labels_for(original: Case) -> Callable[[list[Op]], list[str]]:
@@ -258,8 +275,10 @@ def shrink(case: Case, difference: Difference, budget_seconds: float = 60.0) -> 
     sends = [op for op in case.ops if isinstance(op, SendPacket)]
     source = case.source
 
+    kind = signature(difference)
+
     def fails(src: str, tops: list[Op], pkts: list[Op]) -> bool:
-        return differs(target, src, [*tops, *pkts], keep_reads, labels)
+        return differs(target, src, [*tops, *pkts], keep_reads, labels, kind)
 
     # 1. packets: up to the first one that differs, then that one alone, then fewer before it
     if difference.op_index is not None and isinstance(case.ops[difference.op_index], SendPacket):

@@ -136,3 +136,20 @@ def test_a_hanging_target_is_a_difference_not_a_stuck_campaign(
     assert time.monotonic() - started < 30
     assert [d.where for d in result.differences] == ["target error"]
     assert result.differences[0].got.startswith("hang: no answer after 1 s")
+
+
+def test_shrinking_keeps_the_kind_of_difference() -> None:
+    from wirespeed.sim.conformance.runner import Difference, signature
+
+    refused = Difference("xdp", "c", "target error", "the script runs",
+                         "ExecutorError: the kernel refused 1dd405ee4f.o: Permission denied\nR4")
+    other = Difference("xdp", "c", "target error", "the script runs",
+                       "ExecutorError: the kernel refused 010f2be02f.o: Invalid argument")
+    assert signature(refused) != signature(other)
+    assert signature(refused) == signature(Difference(
+        "xdp", "d", "target error", "", "ExecutorError: the kernel refused 99aa00ff11.o: "
+        "Permission denied"))
+    packet = Difference("p4", "c", "op 3 (packet)", "dropped", "port 1: ...")
+    runt = Difference("p4", "c", "op 9 (malformed packet (runt))", "dropped", "port 1: ...")
+    counter = Difference("p4", "c", "op 12 (counter)", "packets 1, bytes 60", "packets 0")
+    assert signature(packet) == signature(runt) != signature(counter)
