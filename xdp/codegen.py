@@ -765,6 +765,10 @@ class Generator:
         desc = ", ".join(f"{k.name} {k.kind.value}" for k in t.keys)
         lines.append(f"/* table {t.name}{where}: {desc or 'no key'} ({plan.kind}) */")
         lines.append(f"static __always_inline __u32 apply_{n}(struct packet *p)\n{{")
+        default_action = find_action(self.program, t.default_action.action)
+        default_args = "".join(
+            f", {_const(arg, prm.width)}"
+            for prm, arg in zip(default_action.params, t.default_action.args, strict=True))
         lines.append("\t__u32 zero = 0;")
         if plan.kind == "exact":
             lines.append(f"\tstruct {n}_key key = {{}};")
@@ -815,8 +819,11 @@ class Generator:
             "\tif (!entry) {",
             "\t\thit = 0;",
             f"\t\tentry = bpf_map_lookup_elem(&{n}_default, &zero);",
-            "\t\tif (!entry)",
-            "\t\t\treturn 0;",
+            "\t\tif (!entry) {",
+            "\t\t\t/* (an array always has its element) the declared default */",
+            f"\t\t\taction_{c_ident(default_action.name)}(p{default_args});",
+            f"\t\t\treturn {_action_const(plan, t.default_action.action)};",
+            "\t\t}",
             "\t}",
         ]
         if t.counters:
@@ -827,6 +834,9 @@ class Generator:
             action = layout.params
             args = "".join(f", entry->args.{c_ident(name)}.{c_ident(p.name)}"
                            for p in action.params)
+            if name == t.default_action.action:
+                # every path runs some action, as the validity analysis assumes
+                lines.append("\tdefault: /* an id the control plane never writes */")
             lines.append(f"\tcase {_action_const(plan, name)}:")
             lines.append(f"\t\taction_{c_ident(action.name)}(p{args});")
             lines.append("\t\tbreak;")
