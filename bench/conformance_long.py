@@ -33,8 +33,8 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
                                     "differences": 0, "seconds": 0.0} for t in targets},
                     "skipped": skipped, "first_differences": [], "differing_cases": {}}
     chunk = 10
-    for first in range(0, args.programs, chunk):
-        count = min(chunk, args.programs - first)
+    for first in range(args.first, args.first + args.programs, chunk):
+        count = min(chunk, args.first + args.programs - first)
         # shrinking costs minutes: only the first few reproducers of the run
         room = len(totals["reproducers"]) < args.reproducers
         # --limit TARGET=N: a slow target runs the first N programs of the whole run
@@ -50,6 +50,7 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
         totals["malformed"] += result.malformed
         totals["seconds"] += result.seconds
         totals["differences"] += len(result.differences)
+        totals["generator_errors"] = totals.get("generator_errors", 0) + result.generator_errors
         totals["reproducers"] += [str(p) for p in result.reproducers]
         for d in result.differences:
             cases = totals["differing_cases"].setdefault(d.target, [])
@@ -67,7 +68,7 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
         (out / "summary.json").write_text(json.dumps(totals, indent=1))
         per_target = ", ".join(f"{n}: {t['differing_programs']} differing programs"
                                for n, t in totals["targets"].items())
-        print(f"{totals['programs']}/{args.programs} programs, {totals['packets']} packets, "
+        print(f"{totals['programs']}/{args.programs} programs (from {args.first}), {totals['packets']} packets, "
               f"{totals['differences']} differences ({per_target}), "
               f"{totals['seconds']:.0f} s", flush=True)
     return totals
@@ -165,6 +166,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=500)
     parser.add_argument("--packets", type=int, default=2000)
+    parser.add_argument("--first", type=int, default=0,
+                        help="index of the first program (to split a run over processes)")
     parser.add_argument("--targets", default="")
     parser.add_argument("--seed", default="long")
     parser.add_argument("--mutants", type=int, default=10_000)

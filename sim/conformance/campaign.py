@@ -44,6 +44,7 @@ class CampaignResult:
     skipped: dict[str, str] = field(default_factory=dict)  # target -> why not run
     differences: list[Difference] = field(default_factory=list)
     reproducers: list[Path] = field(default_factory=list)
+    generator_errors: int = 0  # cases the generator got wrong (counted in differences too)
     seconds: float = 0.0
 
     @property
@@ -87,9 +88,19 @@ def run_campaign(programs: int, packets: int, targets: Sequence[str], *, seed: s
     started = time.perf_counter()
     written: dict[str, int] = {}
     for i in range(first, first + programs):
-        case = build_case(f"{seed}:{i}", packets, malformed_fraction)
-        program = case.compile()
-        expected = reference_run(case, program)
+        try:
+            case = build_case(f"{seed}:{i}", packets, malformed_fraction)
+            program = case.compile()
+            expected = reference_run(case, program)
+        except Exception as e:  # noqa: BLE001 - a bad case is a finding; the campaign goes on
+            # the generator wrote a program the checker refuses, or the model failed on it
+            message = str(e).splitlines()[0] if str(e) else type(e).__name__
+            result.differences.append(Difference("generator", f"{seed}:{i}", "building the case",
+                                                 "a valid case", message[:300]))
+            result.generator_errors += 1
+            if progress:
+                progress(f"case {seed}:{i}: cannot build it: {message[:300]}")
+            continue
         result.programs += 1
         result.packets += case.packet_count
         result.malformed += sum(label.startswith("malformed") for label in case.labels)

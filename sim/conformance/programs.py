@@ -392,8 +392,8 @@ class ProgramWriter:
         value = self.c.integer(0, min(top, 15)) if self.c.chance(0.5) else self.c.integer(0, top)
         if kind == "exact":
             return hex(value), (value,)
-        if self.c.chance(0.15):
-            return "_", (-1,)
+        if self.c.chance(0.15):  # `_`: what it matches, as the model normalises it
+            return "_", {"lpm": (0, 0), "ternary": (0, 0), "range": (0, top)}[kind]
         if kind == "lpm":
             prefix = self.c.integer(0, width)
             keep = top ^ ((1 << (width - prefix)) - 1)
