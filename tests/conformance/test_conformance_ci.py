@@ -27,10 +27,8 @@ SEED = os.environ.get("WIRESPEED_CONFORMANCE_SEED", "ci")
 # Differences reported to their owners and not fixed yet (see /work/notes/<helper>.md and
 # docs/conformance.md); each marker goes when its target agrees again.
 OPEN: dict[str, str] = {
-    "p4": "P4 executor: run-time entries in tables with const entries, shifts in expressions "
-          "(notes/p4.md, from conformance)",
-    "xdp": "XDP: unaligned fields wider than the read helper, a verifier refusal, empty packets "
-           "(notes/xdp.md, from conformance)",
+    "xdp": "case ci:23: the kernel verifier refuses the program (R4 !read_ok), reported in "
+           "notes/xdp.md item 8 with reproducers",
 }
 
 
