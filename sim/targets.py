@@ -12,6 +12,7 @@ TARGETS: dict[str, str] = {
     "reference": "wirespeed.sim.reference:ReferenceExecutor",
     "p4": "wirespeed.sim.p4exec:P4Executor",
     "xdp": "wirespeed.sim.xdp:XdpExecutor",
+    "fpga": "wirespeed.sim.fpga:FpgaExecutor",
 }
 
 
