@@ -67,7 +67,7 @@ def measure(name: str, width: int, count: int) -> list[dict]:
     steps: list[dict] = [{"write": writes}]
     sizes: list[int] = []
     for size in SIZES:
-        if len(template) > size and sizes and sizes[-1] == len(template):
+        if max(size, len(template)) in sizes:
             continue
         # frames shorter than the template keep the template's headers (it would not parse)
         frame = template + bytes((i * 7) & 0xFF for i in range(max(0, size - len(template))))
