@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import assert_never
 
@@ -50,7 +51,10 @@ def _tool_env() -> dict[str, str]:
     return env
 
 
+@cache
 def _hdl_fingerprint() -> str:
+    """The backend's own source, read once per process: a Verilog cached under this key must
+    come from the code this process runs, even if the files change while it runs."""
     digest = hashlib.sha256()
     for path in sorted(HDL_SOURCES.glob("*.py")):
         digest.update(path.read_bytes())
@@ -59,9 +63,10 @@ def _hdl_fingerprint() -> str:
 
 def generated_verilog(program: ir.Program, width: int) -> tuple[Path, dict]:
     """The program's Verilog and JSON map, cached by the IR and the backend's own source."""
+    fingerprint = _hdl_fingerprint()  # before the backend is imported
     from wirespeed.hdl.compile import FpgaCompileError, build
 
-    key = hashlib.sha256(f"{ir.sexpr(program)}|{width}|{_hdl_fingerprint()}".encode())
+    key = hashlib.sha256(f"{ir.sexpr(program)}|{width}|{fingerprint}".encode())
     folder = BUILD_ROOT / "verilog" / key.hexdigest()[:16]
     vfile, jfile = folder / "wirespeed_top.v", folder / "map.json"
     if not (vfile.is_file() and jfile.is_file()):
