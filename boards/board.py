@@ -33,6 +33,13 @@ class Board:
     rx_delay_s: float = 2e-9      # RGMII receive clock to data skew added in the FPGA
     tx_clk_delay_s: float = 2e-9  # and on the forwarded transmit clock
 
+    def lpf_preferences(self) -> str:
+        """Clock constraints on the RGMII receive clock pins. nextpnr ignores a FREQUENCY NET
+        on a buffered pin signal (the net is renamed in synthesis), so the ports themselves
+        are constrained; the PLL outputs get constraints derived from the oscillator's."""
+        return "\n".join(f'FREQUENCY PORT "eth_rgmii_{n}__rx_clk__io" {ETH_TX_HZ:.0f} HZ;'
+                         for n in range(self.ethernet_ports))
+
     def ports(self) -> tuple[int, ...]:
         """The pipeline's port number of each Ethernet port."""
         return tuple(range(self.ethernet_ports))
@@ -136,12 +143,10 @@ class EthernetBoardTop(Elaboratable):
     def elaborate(self, platform: Platform) -> Module:
         m = Module()
         board = self.board
-        m.domains.sync = sync = ClockDomain("sync")
-        m.domains.eth_tx = eth_tx = ClockDomain("eth_tx")
+        m.domains.sync = ClockDomain("sync")
+        m.domains.eth_tx = ClockDomain("eth_tx")
         clkin = platform.request(platform.default_clk, dir="i").i
         lock = _ecp5_pll(m, clkin, platform.default_clk_frequency, board.pipeline_hz)
-        platform.add_clock_constraint(eth_tx.clk, ETH_TX_HZ)
-        platform.add_clock_constraint(sync.clk, board.pipeline_hz)
         m.submodules.sync_reset = ResetSynchronizer(~lock, domain="sync")
         m.submodules.eth_tx_reset = ResetSynchronizer(~lock, domain="eth_tx")
         m.submodules.nic = nic = self.nic
@@ -150,7 +155,6 @@ class EthernetBoardTop(Elaboratable):
             domain = ClockDomain(f"eth_rx{n}")
             m.domains += domain
             m.d.comb += domain.clk.eq(eth.rx_clk.i)
-            platform.add_clock_constraint(eth.rx_clk.i, ETH_TX_HZ)
             m.submodules[f"eth_rx{n}_reset"] = ResetSynchronizer(~lock, domain=domain.name)
             # The Versa names two of port 1's pins differently from port 0's.
             rx_ctl = getattr(eth, "rx_ctl", None) or eth.rx_ctrl

@@ -145,25 +145,33 @@ def build(program_path: Path, board_name: str, out_dir: Path, width: int = 64,
 
     board = find_board(board_name)
     stages: dict[str, float] = {}
-    work = out_dir / "build"
-    work.mkdir(parents=True, exist_ok=True)
 
     progress(f"[1/5] front end: {program_path}")
     start = time.monotonic()
     program = load_program(str(program_path))
     stages["frontend"] = time.monotonic() - start
+    return build_design(lambda: make_top(board, program, width), program_path.stem, board,
+                        out_dir, width, progress, stages)
 
+
+def build_design(top_factory: Callable[[], object], stem: str, board: Board, out_dir: Path,
+                 width: int, progress: Progress, stages: dict[str, float]) -> BuildReport:
+    """Stages 2 to 5 for any board top (``build`` gives it the program's NIC)."""
+    work = out_dir / "build"
+    work.mkdir(parents=True, exist_ok=True)
     progress(f"[2/5] Amaranth: NIC top for {board.name}, {width}-bit pipeline")
     start = time.monotonic()
     platform = board.make_platform()
-    top = make_top(board, program, width)
-    plan = platform.prepare(top, name=NAME,
-                            nextpnr_opts="--report report.json --timing-allow-fail")
+    top = top_factory()
+    overrides = {"nextpnr_opts": "--report report.json --timing-allow-fail"}
+    if board.family == "ecp5":
+        overrides["add_preferences"] = board.lpf_preferences()
+    plan = platform.prepare(top, name=NAME, **overrides)
     plan.extract(work)
     commands = json.loads(plan.files[f"build_{NAME}.json"])["commands"]
     stages["amaranth"] = time.monotonic() - start
 
-    report = BuildReport(program=str(program_path), board=board.name,
+    report = BuildReport(program=stem, board=board.name,
                          device=f"{platform.device}-{platform.package}", width=width,
                          stage_seconds=stages)
     labels = {"yosys": "[3/5] Yosys: synthesis", "nextpnr": "[4/5] nextpnr: place and route",
@@ -192,7 +200,7 @@ def build(program_path: Path, board_name: str, out_dir: Path, width: int = 64,
         raise BuildError(f"timing not met on {board.name}: {failed}; no bitstream written "
                          f"(report: {out_dir / 'report.txt'})")
     suffix = ".bit" if board.family == "ecp5" else ".bin"
-    bitstream = out_dir / f"{program_path.stem}-{board.name}{suffix}"
+    bitstream = out_dir / f"{stem}-{board.name}{suffix}"
     shutil.copyfile(work / f"{NAME}{suffix}", bitstream)
     report.bitstream = str(bitstream)
     _write_report(report, out_dir)

@@ -248,11 +248,14 @@ class Nic(wiring.Component):
             rgmii_rx = RgmiiRx(cfg.primitives, domain=rx_domain, delay_s=cfg.rx_delay_s)
             mac_rx = MacRx(min_frame=0 if cfg.exact_lengths else MIN_FRAME)
             pack = ByteToWide(width)
+            # The frame buffers sit in the pipeline clock domain: only the MAC and the
+            # width converters run at 125 MHz, where an ECP5 at speed 6 has no slack for
+            # the buffers' pointer arithmetic.
             rx_buffer = PacketFifo(width, cfg.buffer_rows(), backpressure=False)
             m.submodules[f"rgmii_rx{n}"] = rgmii_rx
             m.submodules[f"mac_rx{n}"] = rename_rx(mac_rx)
             m.submodules[f"pack{n}"] = rename_rx(pack)
-            m.submodules[f"rx_buffer{n}"] = rename_rx(rx_buffer)
+            m.submodules[f"rx_buffer{n}"] = rx_buffer
             m.d.comb += [
                 rgmii_rx.pin_ctl.eq(getattr(self, f"rgmii{n}_rx_ctl")),
                 rgmii_rx.pin_data.eq(getattr(self, f"rgmii{n}_rx_data")),
@@ -260,44 +263,60 @@ class Nic(wiring.Component):
                 mac_rx.gmii_data.eq(rgmii_rx.gmii_data),
                 pack.i_valid.eq(mac_rx.valid), pack.i_data.eq(mac_rx.data),
                 pack.i_last.eq(mac_rx.last), pack.i_ok.eq(mac_rx.ok),
-                rx_buffer.w_valid.eq(pack.o_valid), rx_buffer.w_data.eq(pack.o_data),
-                rx_buffer.w_keep.eq(pack.o_keep), rx_buffer.w_last.eq(pack.o_last),
-                rx_buffer.w_ok.eq(pack.o_ok),
+            ]
+            # Beats (with the FCS verdict on the last) cross as they come off the wire: at
+            # most one per W/8 receive clocks, drained every pipeline clock, so the FIFO
+            # never fills and the receive side needs no backpressure.
+            beats = AsyncFIFO(width=width + lanes + 2, depth=CDC_DEPTH, w_domain=rx_domain,
+                              r_domain="sync")
+            m.submodules[f"rx_cdc{n}"] = beats
+            m.d.comb += [
+                beats.w_en.eq(pack.o_valid),
+                beats.w_data.eq(Cat(pack.o_data, pack.o_keep, pack.o_last, pack.o_ok)),
+                beats.r_en.eq(1),
+                rx_buffer.w_valid.eq(beats.r_rdy),
+                Cat(rx_buffer.w_data, rx_buffer.w_keep, rx_buffer.w_last,
+                    rx_buffer.w_ok).eq(beats.r_data),
             ]
             counter(n, "rx_frames", mac_rx.frame_ok, rx_domain)
             counter(n, "rx_bad_fcs", mac_rx.bad_fcs, rx_domain)
             counter(n, "rx_runts", mac_rx.runt, rx_domain)
             counter(n, "rx_phy_errors", mac_rx.phy_error, rx_domain)
-            counter(n, "rx_overflows", rx_buffer.overflow, rx_domain)
+            counter(n, "rx_overflows", rx_buffer.overflow, "sync")
 
-            received = packet_stream(width).flip().create(path=(f"received{n}",))
-            _cross(m, f"rx_cdc{n}", width, rx_buffer.r, received, rx_domain, "sync")
-            m.d.comb += received.port.eq(port_number)
+            received = rx_buffer.r
             m.submodules[f"splitter{n}"] = splitter = ControlSplitter(width)
-            wiring.connect(m, wiring.flipped(received), splitter.i)
+            m.d.comb += [
+                splitter.i.data.eq(received.data), splitter.i.keep.eq(received.keep),
+                splitter.i.first.eq(received.first), splitter.i.last.eq(received.last),
+                splitter.i.valid.eq(received.valid), received.ready.eq(splitter.i.ready),
+                splitter.i.port.eq(port_number),
+            ]
             wiring.connect(m, splitter.data, rx_arbiter.inputs()[n])
             wiring.connect(m, splitter.control, control_arbiter.inputs()[n])
 
             # ---- transmit
             m.submodules[f"tx_arbiter{n}"] = tx_arbiter = PacketArbiter(width, 2)
             tx_arbiters.append(tx_arbiter)
-            to_send = packet_stream(width).flip().create(path=(f"to_send{n}",))
-            _cross(m, f"tx_cdc{n}", width, tx_arbiter.o, to_send, "sync", "eth_tx")
+            # Store and forward in the pipeline clock; a whole frame then crosses faster than
+            # the wire drains it, so the transmitter never runs dry mid-frame.
             tx_buffer = PacketFifo(width, cfg.buffer_rows(), backpressure=True)
+            m.submodules[f"tx_buffer{n}"] = tx_buffer
+            m.d.comb += [
+                tx_buffer.w_valid.eq(tx_arbiter.o.valid), tx_arbiter.o.ready.eq(tx_buffer.w_ready),
+                tx_buffer.w_data.eq(tx_arbiter.o.data), tx_buffer.w_keep.eq(tx_arbiter.o.keep),
+                tx_buffer.w_last.eq(tx_arbiter.o.last), tx_buffer.w_ok.eq(1),
+            ]
+            to_send = packet_stream(width).flip().create(path=(f"to_send{n}",))
+            _cross(m, f"tx_cdc{n}", width, tx_buffer.r, to_send, "sync", "eth_tx")
             unpack = WideToByte(width)
             mac_tx = MacTx(min_payload=0 if cfg.exact_lengths else MIN_PAYLOAD)
             rgmii_tx = RgmiiTx(cfg.primitives, domain="eth_tx",
                                clk_delay_s=cfg.tx_clk_delay_s, shifted_domain="eth_tx90")
-            m.submodules[f"tx_buffer{n}"] = rename_tx(tx_buffer)
             m.submodules[f"unpack{n}"] = rename_tx(unpack)
             m.submodules[f"mac_tx{n}"] = rename_tx(mac_tx)
             m.submodules[f"rgmii_tx{n}"] = rgmii_tx
-            m.d.comb += [
-                tx_buffer.w_valid.eq(to_send.valid), to_send.ready.eq(tx_buffer.w_ready),
-                tx_buffer.w_data.eq(to_send.data), tx_buffer.w_keep.eq(to_send.keep),
-                tx_buffer.w_last.eq(to_send.last), tx_buffer.w_ok.eq(1),
-            ]
-            wiring.connect(m, tx_buffer.r, unpack.i)
+            wiring.connect(m, wiring.flipped(to_send), unpack.i)
             m.d.comb += [
                 mac_tx.valid.eq(unpack.o.valid), unpack.o.ready.eq(mac_tx.ready),
                 mac_tx.data.eq(unpack.o.data), mac_tx.last.eq(unpack.o.last),

@@ -44,12 +44,12 @@ SYNC_PERIOD_PS = 16000  # 62.5 MHz pipeline clock: 4 Gb/s at 64 bits, two ports 
 class Step:
     port: int       # index of the Ethernet port (not the pipeline's port number)
     frame: bytes    # without FCS; padded to 60 bytes by the sender unless exact_lengths
-    kind: str       # "packet" | "control"
+    kind: str       # "packet" | "control" (in-band) | "uart" (bytes for the control UART)
 
 
 @dataclass(frozen=True)
 class Received:
-    port: int       # index of the Ethernet port
+    port: int       # index of the Ethernet port (-1: the answer on the control UART)
     data: bytes
 
 
@@ -70,9 +70,10 @@ def run_nic(config: NicConfig, pipeline: Callable[[], wiring.Component],
     script = directory / f"{result.stem}-script.json"
     script.write_text(json.dumps({
         "ports": len(config.ports), "sync_period_ps": SYNC_PERIOD_PS, "settle_ns": settle_ns,
-        "pad_to": 0 if config.exact_lengths else 60,
+        "pad_to": 0 if config.exact_lengths else 60, "uart_divisor": config.uart_divisor,
         "result": str(result),
-        "steps": [{"port": s.port, "frame": s.frame.hex(), "kind": s.kind} for s in steps],
+        "steps": [{"port": s.port, "frame": s.frame.hex(), "kind": s.kind,
+                   "answer_bytes": protocol.UART_RESPONSE_BYTES} for s in steps],
     }))
     try:
         tests, failures = simulate.run(Nic(config, pipeline()), "nic", "tb_nic", TB_DIR,

@@ -11,7 +11,7 @@ import os
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Timer
+from cocotb.triggers import ClockCycles, Timer, with_timeout
 from cocotbext.eth import GmiiFrame, RgmiiSink, RgmiiSource
 
 TX_PERIOD_PS = 8000
@@ -39,6 +39,8 @@ class TB:
             self.sinks.append(RgmiiSink(getattr(dut, f"rgmii{n}_tx_data"),
                                         getattr(dut, f"rgmii{n}_tx_ctl"),
                                         getattr(dut, f"rgmii{n}_tx_clk"), dut.eth_tx_rst))
+        if script["uart_divisor"]:
+            dut.uart_rx.value = 1  # idle line from the start, or the receiver sees breaks
         self.outputs = []
         self.step = -1
         self.bad_fcs = []
@@ -93,6 +95,34 @@ class TB:
             assert waited < timeout_ns, f"no control reply for step {self.step}"
 
 
+class UartHost:
+    """The host end of the NIC's control UART, bit by bit on its pins."""
+
+    def __init__(self, dut, period_ps, divisor):
+        self.dut = dut
+        self.bit_ps = period_ps * divisor
+        dut.uart_rx.value = 1
+
+    async def send(self, data):
+        for byte in data:
+            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                self.dut.uart_rx.value = bit
+                await Timer(self.bit_ps, unit="ps")
+
+    async def recv(self, count):
+        got = bytearray()
+        for _ in range(count):
+            while int(self.dut.uart_tx.value):
+                await Timer(self.bit_ps // 16, unit="ps")
+            await Timer(self.bit_ps * 3 // 2, unit="ps")
+            byte = 0
+            for i in range(8):
+                byte |= int(self.dut.uart_tx.value) << i
+                await Timer(self.bit_ps, unit="ps")
+            got.append(byte)
+        return bytes(got)
+
+
 @cocotb.test()
 async def run_script(dut):
     with open(os.environ["WIRESPEED_NIC_SCRIPT"]) as f:
@@ -102,6 +132,13 @@ async def run_script(dut):
     for index, step in enumerate(script["steps"]):
         tb.step = index
         data = bytes.fromhex(step["frame"])
+        if step["kind"] == "uart":
+            uart = UartHost(dut, script["sync_period_ps"], script["uart_divisor"])
+            await uart.send(data)
+            answer = await with_timeout(uart.recv(step["answer_bytes"]), 1000, "us")
+            tb.outputs.append({"step": index, "port": -1, "data": answer.hex(),
+                               "fcs_ok": True, "preamble_ok": True})
+            continue
         await tb.sources[step["port"]].send(GmiiFrame.from_payload(data,
                                                                    min_len=script["pad_to"]))
         await tb.sources[step["port"]].wait()

@@ -6,12 +6,16 @@ from wirespeed.boards.nic import NicConfig
 from wirespeed.boards.pipeline import RegisterForward
 from wirespeed.boards.simexec import HOST_MAC, Step, run_nic
 
-CONFIG = NicConfig(width=64, ports=(0, 1))
+CONFIG = NicConfig(width=64, ports=(0, 1), uart_divisor=8)
 
 
 def ip_frame(n: int, length: int = 80) -> bytes:
     head = bytes.fromhex("02000000000102000000000208004500")
     return head + bytes((n + i) & 0xFF for i in range(length - len(head)))
+
+
+def bad_sum(request: bytes) -> bytes:
+    return request[:-1] + bytes([request[-1] ^ 0x5A])
 
 
 def control(records: list[protocol.Record], port: int = 0) -> Step:
@@ -30,6 +34,11 @@ def test_inband_control_routes_frames_and_reads_counters():
         control([protocol.read(port0("rx_frames")), protocol.read(port0("control_frames")),
                  protocol.read(protocol.nic_counter_addr(1, "tx_frames")),
                  protocol.Record(0x00, 0)], port=1),          # 4: counters, a bad op
+        Step(0, protocol.uart_request(protocol.write(0, 0x8000_0000)), "uart"),  # 5: to port 0
+        Step(0, bad_sum(protocol.uart_request(protocol.write(0, 0x8000_0001))), "uart"),  # 6
+        Step(0, protocol.uart_request(protocol.read(protocol.nic_counter_addr(0, "rx_bad_fcs"))),
+             "uart"),                                         # 7
+        Step(1, ip_frame(4, 64), "packet"),                   # 8: port 0 now
     ]
     out = run_nic(CONFIG, lambda: RegisterForward(64), steps)
 
@@ -55,3 +64,9 @@ def test_inband_control_routes_frames_and_reads_counters():
     assert [(r.status, r.data) for r in responses] == [
         (protocol.OP_READ, 3), (protocol.OP_READ, 1), (protocol.OP_READ, 2),
         (protocol.STATUS_BAD_OP, 0)]
+
+    # The control UART: a write, a request with a bad sum (refused), a read.
+    answers = [protocol.uart_response(out[n][0].data) for n in (5, 6, 7)]
+    assert [(a.status, a.data) for a in answers] == [
+        (protocol.OP_WRITE, 0), (protocol.STATUS_BAD_SUM, 0), (protocol.OP_READ, 0)]
+    assert [(r.port, r.data) for r in out[8]] == [(0, ip_frame(4, 64))]
