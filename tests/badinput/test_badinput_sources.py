@@ -109,9 +109,10 @@ EXTREME_CASES = {
 
 
 @pytest.mark.parametrize("name", [
+    # not strict: the front end may fix it after this was written; then it simply passes
     pytest.param(name, marks=[pytest.mark.xfail(
-        strict=True, reason="open (notes/frontend.md): an action parameter width is used "
-                            "before its range check: OverflowError")] if name == "width 10^60"
+        strict=False, reason="open (notes/frontend.md): an action parameter width is used "
+                             "before its range check: OverflowError")] if name == "width 10^60"
                  else []) for name in EXTREME_CASES])
 def test_extreme_numbers_in_every_position(name: str, tmp_path: Path) -> None:
     path = tmp_path / "extreme.wire"
