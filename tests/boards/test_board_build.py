@@ -4,7 +4,12 @@ carries the figures (resources against the device, fmax per clock against its co
 import json
 from pathlib import Path
 
+import pytest
 from wirespeed.boards.build import build
+
+# Over an hour on a 2-core machine and not yet passing (issue 6 is open): run with
+# `make test-boards`, not in `make test`.
+pytestmark = pytest.mark.board_flow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
