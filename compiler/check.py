@@ -641,6 +641,8 @@ class Checker:
         name = e.name
         if self.params is not None and name in self.params:
             p = self.params[name]
+            if not 1 <= p.width <= MAX_WIDTH:
+                return ERR  # its width was reported where the parameter is declared
             self.c.refs[id(e)] = ParamR(name, p.width)
             return V(ir.Bits(p.width))
         if name in self.c.consts:
@@ -1211,6 +1213,8 @@ class Checker:
                            found=len(ref.args))
             return
         for arg, (_, width) in zip(ref.args, params, strict=True):
+            if not 1 <= width <= MAX_WIDTH:
+                continue  # reported where the parameter is declared
             v = self.infer(arg, width)
             if not v.ok:
                 continue
@@ -1394,6 +1398,9 @@ class Checker:
                 self.infer(arg, None)
             return
         for arg, (_, width) in zip(e.args, params, strict=True):
+            if not 1 <= width <= MAX_WIDTH:
+                self.infer(arg, None)  # the width was reported at the parameter
+                continue
             self.assignable(arg, self.infer(arg, width), arg, width)
 
     def lvalue(self, target: ast.Expr) -> int | None:

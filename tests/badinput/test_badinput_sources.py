@@ -108,12 +108,7 @@ EXTREME_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", [
-    # not strict: the front end may fix it after this was written; then it simply passes
-    pytest.param(name, marks=[pytest.mark.xfail(
-        strict=False, reason="open (notes/frontend.md): an action parameter width is used "
-                             "before its range check: OverflowError")] if name == "width 10^60"
-                 else []) for name in EXTREME_CASES])
+@pytest.mark.parametrize("name", list(EXTREME_CASES))
 def test_extreme_numbers_in_every_position(name: str, tmp_path: Path) -> None:
     path = tmp_path / "extreme.wire"
     path.write_text(EXTREME.format(**EXTREME_CASES[name]))
