@@ -60,7 +60,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 # The long conformance campaign (hours): 500 random programs x 2,000 packets on every target,
 # 10,000 mutated sources, 1,000 bad entry files. CI runs the bounded one in tests/conformance.
