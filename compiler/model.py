@@ -659,43 +659,50 @@ class Pipeline:
                 self._eval(packet, right, params))
         a = int(self._eval(packet, left, params))
         b = int(self._eval(packet, right, params))
-        width = _width(left.type)
-        m = mask(width)
-        match op:
-            case ir.BinOpKind.ADD:
-                return (a + b) & m
-            case ir.BinOpKind.SUB:
-                return (a - b) & m
-            case ir.BinOpKind.AND:
-                return a & b
-            case ir.BinOpKind.OR:
-                return a | b
-            case ir.BinOpKind.XOR:
-                return a ^ b
-            case ir.BinOpKind.SHL:
-                return (a << b) & m if b < width else 0
-            case ir.BinOpKind.SHR:
-                return a >> b if b < width else 0
-            case ir.BinOpKind.EQ:
-                return a == b
-            case ir.BinOpKind.NE:
-                return a != b
-            case ir.BinOpKind.LT:
-                return a < b
-            case ir.BinOpKind.LE:
-                return a <= b
-            case ir.BinOpKind.GT:
-                return a > b
-            case ir.BinOpKind.GE:
-                return a >= b
-            case ir.BinOpKind.LAND | ir.BinOpKind.LOR:
-                raise AssertionError("handled above")
-            case _:
-                assert_never(op)
+        return binop_value(op, a, b, _width(left.type))
 
 
 def _width(t: ir.Type) -> int:
     return t.width if isinstance(t, ir.Bits) else 1
+
+
+def binop_value(op: ir.BinOpKind, a: int, b: int, width: int) -> int:
+    """``a op b`` on bit<width> operands; comparisons and ``&&``/``||`` give 0 or 1. The one
+    definition of the operators: the model runs it and constant folding uses it."""
+    m = mask(width)
+    match op:
+        case ir.BinOpKind.ADD:
+            return (a + b) & m
+        case ir.BinOpKind.SUB:
+            return (a - b) & m
+        case ir.BinOpKind.AND:
+            return a & b
+        case ir.BinOpKind.OR:
+            return a | b
+        case ir.BinOpKind.XOR:
+            return a ^ b
+        case ir.BinOpKind.SHL:
+            return (a << b) & m if b < width else 0
+        case ir.BinOpKind.SHR:
+            return a >> b if b < width else 0
+        case ir.BinOpKind.EQ:
+            return int(a == b)
+        case ir.BinOpKind.NE:
+            return int(a != b)
+        case ir.BinOpKind.LT:
+            return int(a < b)
+        case ir.BinOpKind.LE:
+            return int(a <= b)
+        case ir.BinOpKind.GT:
+            return int(a > b)
+        case ir.BinOpKind.GE:
+            return int(a >= b)
+        case ir.BinOpKind.LAND:
+            return int(bool(a) and bool(b))
+        case ir.BinOpKind.LOR:
+            return int(bool(a) or bool(b))
+        case _:
+            assert_never(op)
 
 
 def ipv4_checksum(header: bytes) -> int:

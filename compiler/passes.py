@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from wirespeed.compiler import ir
+from wirespeed.compiler.model import binop_value
 
 Pass = Callable[[ir.Program], ir.Program]
 
@@ -33,6 +34,10 @@ class PassInfo:
 # ------------------------------------------------------------------------- fold_constants
 
 
+def _width(t: ir.Type) -> int:
+    return t.width if isinstance(t, ir.Bits) else 1
+
+
 def _mask(width: int) -> int:
     return (1 << width) - 1
 
@@ -45,7 +50,7 @@ def fold_expr(e: ir.Expr) -> ir.Expr:
         case ir.BinOp(op, left, right, ty):
             left, right = fold_expr(left), fold_expr(right)
             if isinstance(left, ir.Const) and isinstance(right, ir.Const):
-                return ir.Const(_binop_value(op, left, right), ty)
+                return ir.Const(binop_value(op, left.value, right.value, _width(left.type)), ty)
             # x && true, x || false and friends keep only what matters
             if op is ir.BinOpKind.LAND:
                 for a, b in ((left, right), (right, left)):
@@ -84,43 +89,6 @@ def fold_expr(e: ir.Expr) -> ir.Expr:
             assert_never(e)
 
 
-def _binop_value(op: ir.BinOpKind, left: ir.Const, right: ir.Const) -> int:
-    a, b = left.value, right.value
-    width = left.type.width if isinstance(left.type, ir.Bits) else 1
-    m = _mask(width)
-    match op:
-        case ir.BinOpKind.ADD:
-            return (a + b) & m
-        case ir.BinOpKind.SUB:
-            return (a - b) & m
-        case ir.BinOpKind.AND:
-            return a & b
-        case ir.BinOpKind.OR:
-            return a | b
-        case ir.BinOpKind.XOR:
-            return a ^ b
-        case ir.BinOpKind.SHL:
-            return (a << b) & m if b < width else 0
-        case ir.BinOpKind.SHR:
-            return a >> b if b < width else 0
-        case ir.BinOpKind.EQ:
-            return int(a == b)
-        case ir.BinOpKind.NE:
-            return int(a != b)
-        case ir.BinOpKind.LT:
-            return int(a < b)
-        case ir.BinOpKind.LE:
-            return int(a <= b)
-        case ir.BinOpKind.GT:
-            return int(a > b)
-        case ir.BinOpKind.GE:
-            return int(a >= b)
-        case ir.BinOpKind.LAND:
-            return int(bool(a) and bool(b))
-        case ir.BinOpKind.LOR:
-            return int(bool(a) or bool(b))
-        case _:
-            assert_never(op)
 
 
 def _map_stmts(stmts: tuple[ir.Stmt, ...], f: Callable[[ir.Stmt], list[ir.Stmt]]
