@@ -65,7 +65,7 @@ def run(top: Elaboratable, name: str, test_module: str, test_dir: Path, work_dir
     results = work_dir / f"results-{test_module}-{os.getpid()}.xml"
     runner.test(test_module=test_module, hdl_toplevel=name, test_dir=test_dir,
                 build_dir=build_dir, extra_env=dict(env or {}), results_xml=str(results),
-                timescale=("1ns", "1ps"))
+                timescale=("1ns", "1ps"), hdl_toplevel_lang="verilog")
     return get_results(results)
 
 
