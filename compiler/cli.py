@@ -577,8 +577,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the one place every error becomes a message
         if isinstance(e, _user_error_types()):
             message = str(e)
-            # STF errors already read `file:line: error: ...`
-            if not re.match(r"^(\S+:\d+: )?error: ", message):
+            # STF errors already read `file:line: error: ...`, backend refusals of a
+            # statement `file:line:col: error: ...`
+            if not re.match(r"^(\S+:\d+:(\d+:)? )?error: ", message):
                 message = f"error: {message}"
             err_console.print(message, markup=False)
             code = EXIT_USER

@@ -65,7 +65,7 @@ class CompileError(Exception):
         return render_all(self.diagnostics)
 
 
-def _source_lines(span: Span, source: str | None) -> list[str]:
+def source_excerpt(span: Span, source: str | None) -> list[str]:
     """The source line and the caret line under ``span``, gutter included."""
     if source is None or span.line < 1:
         return []
@@ -95,13 +95,13 @@ def render(diagnostic: Diagnostic) -> str:
     d = diagnostic
     where = str(d.span) if d.span.line > 0 else d.span.file
     out = [f"{where}: {d.severity.value}[{d.code}]: {d.message}"]
-    out += _source_lines(d.span, d.source)
+    out += source_excerpt(d.span, d.source)
     for note in d.notes:
         if note.span is None:
             out.append(f"note: {note.message}")
         else:
             out.append(f"{note.span}: note: {note.message}")
-            out += _source_lines(note.span, note.source)
+            out += source_excerpt(note.span, note.source)
     return "\n".join(out)
 
 

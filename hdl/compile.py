@@ -9,21 +9,27 @@ width, header window and the pipeline latency.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from amaranth.back import verilog
-from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.hdl import Elaboratable, Module, Signal, UnusedElaboratable
 from wirespeed.compiler import ir
+from wirespeed.compiler.diagnostics import source_excerpt
 from wirespeed.hdl.controlplane import ControlPlane, ControlPlaneError
 from wirespeed.hdl.phv import UnsupportedOnFpga
 from wirespeed.hdl.pipeline import (
     MAGIC,
+    MAX_STORED_FRAME_BYTES,
+    METER_UNIT,
     REGION_BYTES,
     REGION_COMMIT,
     REGION_DEFAULT,
+    REGION_METER,
     REGION_PACKETS,
     REGION_REGISTER,
     REGION_STAGE,
@@ -32,14 +38,14 @@ from wirespeed.hdl.pipeline import (
     Plan,
 )
 from wirespeed.hdl.stream import TAG_WIDTH
-from wirespeed.sim.executor import ExecutorError
+from wirespeed.sim.executor import TargetLimit
 
 TOP_NAME = "wirespeed_top"
 
 
-class FpgaCompileError(ExecutorError):
+class FpgaCompileError(TargetLimit):
     """The program cannot be built for the FPGA; the message says why (shown to the user as
-    an ``error:`` line, like every executor refusal)."""
+    an ``error:`` line, like every executor refusal). docs/fpga.md lists the limits."""
 
 
 class FlatTop(Elaboratable):
@@ -85,15 +91,35 @@ class FlatTop(Elaboratable):
 
 def build(program: ir.Program, width: int = 64) -> tuple[str, dict]:
     """The Verilog text and the JSON map of ``program`` at data width ``width``."""
-    try:
-        plan = Plan.of(program, width)
-        control = ControlPlane(plan.tables, program)
-        pipeline = Pipeline(program, width, control.initial_slots())
-        top = FlatTop(pipeline)
-        text = verilog.convert(top, name=TOP_NAME, ports=top.ports, emit_src=False)
-    except (UnsupportedOnFpga, ControlPlaneError) as e:
-        raise FpgaCompileError(str(e)) from None
+    refusal = None
+    # a refused program leaves half-built components behind: not worth a warning each
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        try:
+            plan = Plan.of(program, width)
+            control = ControlPlane(plan.tables, program)
+            pipeline = Pipeline(program, width, control.initial_slots())
+            top = FlatTop(pipeline)
+            text = verilog.convert(top, name=TOP_NAME, ports=top.ports, emit_src=False)
+        except UnsupportedOnFpga as e:
+            refusal = _with_source(str(e), e.span)
+        except ControlPlaneError as e:
+            refusal = str(e)
+        if refusal is not None:
+            gc.collect()
+            raise FpgaCompileError(refusal)
     return text, describe(pipeline)
+
+
+def _with_source(message: str, span: ir.Span) -> str:
+    """``file:line:col: error: message`` and the source line with a caret, when known."""
+    if span.line < 1:
+        return message
+    try:
+        source = Path(span.file).read_text()
+    except (OSError, UnicodeDecodeError):
+        source = None
+    return "\n".join([f"{span}: error: {message}", *source_excerpt(span, source)])
 
 
 def describe(pipeline: Pipeline) -> dict:
@@ -111,6 +137,9 @@ def describe(pipeline: Pipeline) -> dict:
                     "see docs/fpga.md for first-in to first-out figures",
         },
         "fifo_depths": {"data_beats": plan.data_depth, "results": plan.result_depth},
+        "store_and_forward": plan.store_and_forward,
+        "max_frame_bytes": MAX_STORED_FRAME_BYTES if plan.store_and_forward else None,
+        "clock_hz": plan.clock_hz,
         "stream": {
             "lanes": "byte 0 of the packet in data[7:0]; keep contiguous from lane 0",
             "sideband": {"port": ir.PORT_WIDTH, "tag": TAG_WIDTH},
@@ -120,7 +149,8 @@ def describe(pipeline: Pipeline) -> dict:
             "address": "unit[31:24] region[23:20] index[19:0], 32-bit words",
             "regions": {"stage": REGION_STAGE, "commit": REGION_COMMIT,
                         "default": REGION_DEFAULT, "packets": REGION_PACKETS,
-                        "bytes": REGION_BYTES, "register": REGION_REGISTER},
+                        "bytes": REGION_BYTES, "register": REGION_REGISTER,
+                        "meter": REGION_METER},
             "counter_words": "cell * 2 + (0 low | 1 high word), 64-bit packets and bytes",
             "info_words": ["magic", "data_width", "latency", "tables", "header_window_bytes"],
             "protocol": "one request at a time (write or read strobe for one cycle), "
@@ -130,6 +160,12 @@ def describe(pipeline: Pipeline) -> dict:
             {"name": r.name, "unit": REGISTER_UNIT + k, "width": r.width, "size": r.size,
              "words": "index * 4 + word (32-bit words, least significant first)"}
             for k, r in enumerate(plan.program.registers)
+        ],
+        "meters": [
+            {"name": mt.name, "unit": METER_UNIT + k, "kind": mt.unit.value, "size": mt.size,
+             "config_words": "staged: cir, pir (32 bits each, per second), then cburst and "
+                             "pburst (64 bits each) in 1/clock_hz tokens; commit to index = cell"}
+            for k, mt in enumerate(plan.program.meters)
         ],
         "tables": [
             {
@@ -151,10 +187,13 @@ def verilog_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def compile_program(program: ir.Program, outdir: Path, entries: Sequence | None = None,
+def compile_program(program: ir.Program, outdir: Path, entries=None,
                     width: int = 64) -> list[Path]:
-    """Write ``<name>.v`` and ``<name>.json`` (and, given STF entries, ``<name>.ctl``: the
-    control-port writes that install them, one ``address data`` pair of hex words a line)."""
+    """Write ``<name>.v`` and ``<name>.json`` (and, given an STF test or its table ops,
+    ``<name>.ctl``: the control-port writes that install its meter settings and entries, one
+    ``address data`` pair of hex words a line)."""
+    if entries is not None and hasattr(entries, "table_ops"):
+        entries = [*entries.meters, *entries.table_ops]
     text, description = build(program, width)
     stem = outdir / program.name
     written = [stem.with_suffix(".v"), stem.with_suffix(".json")]
@@ -167,8 +206,12 @@ def compile_program(program: ir.Program, outdir: Path, entries: Sequence | None 
     return written
 
 
+compile_program.takes_stf_test = True  # type: ignore[attr-defined]
+
+
 def entry_writes(program: ir.Program, width: int, ops: Sequence) -> list[tuple[int, int]]:
     from wirespeed.sim.executor import AddEntry, SetDefault
+    from wirespeed.sim.stf import MeterConfig
 
     plan = Plan.of(program, width)
     control = ControlPlane(plan.tables, program)
@@ -180,6 +223,8 @@ def entry_writes(program: ir.Program, width: int, ops: Sequence) -> list[tuple[i
                     writes += control.add_entry(table, entry)[1]
                 case SetDefault(table, call):
                     writes += control.set_default(table, call)
+                case MeterConfig(_, meter, index, cir, cburst, pir, pburst):
+                    writes += control.set_meter(meter, index, cir, cburst, pir, pburst)
                 case _:
                     pass
     except ControlPlaneError as e:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from amaranth.hdl import Cat, Const, Module, Mux, Value
 from amaranth.lib.memory import Memory
 from wirespeed.compiler import ir
-from wirespeed.hdl.phv import ExprCompiler, Phv, UnsupportedOnFpga
+from wirespeed.hdl.meters import TOKEN_BITS, MeterUnit
+from wirespeed.hdl.phv import ExprCompiler, Phv, UnsupportedOnFpga, fit
 from wirespeed.hdl.tables import TableDesc, TableUnit, action_params
 
 
@@ -29,15 +30,17 @@ class RegisterPorts:
 
 class ControlBuilder:
     def __init__(self, m: Module, program: ir.Program, units: dict[str, TableUnit],
-                 descs: dict[str, TableDesc]) -> None:
+                 descs: dict[str, TableDesc], clock_hz: int) -> None:
         self.m = m
+        self.clock_hz = clock_hz
         self.program = program
         self.units = units
         self.descs = descs
-        self.exprs = ExprCompiler(program)
+        self.exprs = ExprCompiler(program, m)
         self.stages = 0
         self.applied: set[str] = set()
         self.registers: dict[str, RegisterPorts] = {}
+        self.meters: dict[str, MeterUnit] = {}
 
     def cut(self, phv: Phv) -> None:
         phv.cut(self.m, f"s{self.stages}")
@@ -54,15 +57,16 @@ class ControlBuilder:
             self.registers[name] = RegisterPorts(reg, read, write, host)
         return self.registers[name]
 
-    def register_read(self, s: ir.RegisterRead, phv: Phv, pred_key: str) -> None:
+    def register_read(self, s: ir.RegisterRead, phv: Phv, pred_key: str,
+                      params: dict[str, Value] | None = None) -> None:
         """Read in this cycle, use the value in the next: the read port is transparent to the
         write port, and a write to the same register must come in that next stage too, so
         back-to-back packets always see each other's updates (no read-modify-write hazard)."""
         ports = self.register_port(s.register)
         if ports.read_stage is not None:
-            raise UnsupportedOnFpga(f"{s.span}: register {s.register!r} is read more than "
-                                    "once; the FPGA pipeline gives each register one read")
-        index = self.exprs.ev(s.index, phv)
+            raise UnsupportedOnFpga(f"register {s.register!r} is read more than once; the "
+                                    "FPGA pipeline gives each register one read", s.span)
+        index = self.exprs.ev(s.index, phv, params)
         phv[f"rin:{s.register}"] = index < ports.reg.size
         self.m.d.comb += ports.read.addr.eq(index)
         self.cut(phv)
@@ -70,24 +74,50 @@ class ControlBuilder:
         value = Mux(phv[f"rin:{s.register}"], ports.read.data, 0)
         self.exprs.write(phv, s.target, value, phv[pred_key] & phv["alive"])
 
-    def register_write(self, s: ir.RegisterWrite, phv: Phv, pred: Value) -> None:
+    def register_write(self, s: ir.RegisterWrite, phv: Phv, pred: Value,
+                       params: dict[str, Value] | None = None) -> None:
         ports = self.register_port(s.register)
         if ports.written:
-            raise UnsupportedOnFpga(f"{s.span}: register {s.register!r} is written more than "
-                                    "once; the FPGA pipeline gives each register one write")
+            raise UnsupportedOnFpga(f"register {s.register!r} is written more than once; the "
+                                    "FPGA pipeline gives each register one write", s.span)
         if ports.read_stage is not None and ports.read_stage != self.stages:
             raise UnsupportedOnFpga(
-                f"{s.span}: a table lookup between reading and writing register "
-                f"{s.register!r}; the FPGA pipeline needs the write in the stage after the read")
+                f"a table lookup between reading and writing register {s.register!r}; the "
+                "FPGA pipeline needs the write in the stage after the read", s.span)
         ports.written = True
-        index = self.exprs.ev(s.index, phv)
-        value = self.exprs.ev(s.value, phv)
+        index = self.exprs.ev(s.index, phv, params)
+        value = self.exprs.ev(s.value, phv, params)
         self.m.d.comb += [
             ports.write.addr.eq(index),
             ports.write.data.eq(value),
             # only real packets the parser accepted write state
             ports.write.en.eq(pred & (index < ports.reg.size) & phv["valid"] & phv["accepted"]),
         ]
+
+    def meter_execute(self, s: ir.MeterExecute, phv: Phv, pred_key: str,
+                      params: dict[str, Value] | None = None) -> None:
+        """Like a register read-modify-write: the cell is read in this stage and coloured and
+        written back in the next (``MeterUnit``), so each meter is executed once at most."""
+        if s.meter in self.meters:
+            raise UnsupportedOnFpga(f"meter {s.meter!r} is executed more than once; the FPGA "
+                                    "pipeline gives each meter one execution", s.span)
+        meter = self.program.meter(s.meter)
+        unit = self.meters[s.meter] = MeterUnit(meter.size)
+        self.m.submodules[f"meter_{s.meter}"] = unit
+        index = self.exprs.ev(s.index, phv, params)
+        amount = (phv["m:std.packet_length"] if meter.unit is ir.MeterUnit.BYTES else 1)
+        phv[f"min:{s.meter}"] = index < meter.size
+        phv[f"need:{s.meter}"] = fit(amount * self.clock_hz, TOKEN_BITS)
+        self.m.d.comb += unit.addr.eq(index)
+        self.cut(phv)
+        pred = phv[pred_key] & phv["alive"]
+        inside = phv[f"min:{s.meter}"]
+        self.m.d.comb += [
+            unit.need.eq(phv[f"need:{s.meter}"]),
+            # only real packets the parser accepted spend tokens
+            unit.enable.eq(pred & inside & phv["valid"] & phv["accepted"]),
+        ]
+        self.exprs.write(phv, s.target, Mux(inside, unit.colour, 0), pred)
 
     def run(self, phv: Phv) -> None:
         phv["alive"] = Const(1, 1)
@@ -104,6 +134,9 @@ class ControlBuilder:
                 case ir.RegisterWrite():
                     self.register_write(s, phv, pred)
                     continue
+                case ir.MeterExecute():
+                    self.meter_execute(s, phv, pred_key)
+                    continue
                 case _:
                     pass
             if self.exprs.run_simple(s, phv, pred):
@@ -118,15 +151,15 @@ class ControlBuilder:
                 case ir.Return():
                     phv["alive"] = phv["alive"] & ~pred
                 case ir.Apply(table):
-                    self.apply(table, phv, pred_key)
+                    self.apply(s, phv, pred_key)
                 case ir.ApplyHit(table, hit, miss):
-                    self.apply(table, phv, pred_key)
+                    self.apply(s, phv, pred_key)
                     hit_key = phv.new_pred(phv[pred_key] & phv[f"hit:{table}"])
                     miss_key = phv.new_pred(phv[pred_key] & ~phv[f"hit:{table}"])
                     self.walk(hit, phv, hit_key)
                     self.walk(miss, phv, miss_key)
                 case ir.ApplySwitch(table, cases, default):
-                    self.apply(table, phv, pred_key)
+                    self.apply(s, phv, pred_key)
                     desc = self.descs[table]
                     ran = phv[f"act:{table}"]
                     keys, listed = [], []
@@ -146,10 +179,11 @@ class ControlBuilder:
                 case _:
                     raise AssertionError(f"unexpected statement {s!r}")
 
-    def apply(self, table: str, phv: Phv, pred_key: str) -> None:
+    def apply(self, s: ir.Apply | ir.ApplyHit | ir.ApplySwitch, phv: Phv, pred_key: str) -> None:
+        table = s.table
         if table in self.applied:
             raise UnsupportedOnFpga(f"table {table!r} is applied more than once; the FPGA "
-                                    "pipeline gives each table one lookup stage")
+                                    "pipeline gives each table one lookup stage", s.span)
         self.applied.add(table)
         unit, desc = self.units[table], self.descs[table]
         self.cut(phv)
@@ -165,24 +199,43 @@ class ControlBuilder:
         if desc.counters:
             phv[f"cnt_en:{table}"] = phv[f"ap:{table}"]
             phv[f"cnt_idx:{table}"] = unit.counter
-        applied = phv[f"ap:{table}"]
+        # every action's predicate and arguments go into the PHV before any of them runs: an
+        # action with a register or meter in it spans pipeline stages, and what the lookup
+        # gave must cross those cuts with the actions after it
+        runs: list[tuple[str, str, dict[str, str]]] = []
         for index, name in enumerate(desc.actions):
-            run = applied & (phv[f"act:{table}"] == index)
-            args: dict[str, Value] = {}
+            run = phv.new_pred(phv[f"ap:{table}"] & (phv[f"act:{table}"] == index))
+            arg_keys: dict[str, str] = {}
             lsb = 0
             for p in action_params(self.program, name):
-                args[p.name] = params[lsb:lsb + p.width]
+                arg_keys[p.name] = f"arg:{table}.{name}.{p.name}"
+                phv[arg_keys[p.name]] = params[lsb:lsb + p.width]
                 lsb += p.width
-            self.run_action(name, phv, run, args)
+            runs.append((name, run, arg_keys))
+        for name, run, arg_keys in runs:
+            self.run_action(name, phv, run, arg_keys)
+        for _, _, arg_keys in runs:
+            for key in arg_keys.values():
+                del phv.values[key]  # no further stage needs them
 
-    def run_action(self, name: str, phv: Phv, pred: Value, args: dict[str, Value]) -> None:
+    def run_action(self, name: str, phv: Phv, pred_key: str, arg_keys: dict[str, str]) -> None:
         try:
             body = self.program.action(name).body
         except KeyError:
             body = _builtin_body(name)
         for s in body:
-            if not self.exprs.run_simple(s, phv, pred, args):
-                raise UnsupportedOnFpga(f"{s!r} inside action {name!r}")
+            args = {p: phv[key] for p, key in arg_keys.items()}
+            match s:
+                case ir.RegisterRead():
+                    self.register_read(s, phv, pred_key, args)
+                case ir.RegisterWrite():
+                    self.register_write(s, phv, phv[pred_key], args)
+                case ir.MeterExecute():
+                    self.meter_execute(s, phv, pred_key, args)
+                case _:
+                    if not self.exprs.run_simple(s, phv, phv[pred_key], args):
+                        raise UnsupportedOnFpga(f"{type(s).__name__} inside action {name!r}",
+                                                s.span)
 
 
 def _builtin_body(name: str) -> tuple[ir.Stmt, ...]:

@@ -12,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wirespeed.compiler import ir
+from wirespeed.hdl.meters import CONFIG_BITS, pack_config
 from wirespeed.hdl.pipeline import (
+    DEFAULT_CLOCK_HZ,
+    METER_UNIT,
     REGION_BYTES,
     REGION_COMMIT,
     REGION_DEFAULT,
+    REGION_METER,
     REGION_PACKETS,
     REGION_STAGE,
     control_address,
@@ -47,8 +51,10 @@ class _TableState:
 
 
 class ControlPlane:
-    def __init__(self, tables: list[TableDesc], program: ir.Program) -> None:
+    def __init__(self, tables: list[TableDesc], program: ir.Program,
+                 clock_hz: int = DEFAULT_CLOCK_HZ) -> None:
         self.program = program
+        self.clock_hz = clock_hz
         self.tables = {t.name: _TableState(t) for t in tables}
         for t in program.tables:
             state = self.tables[t.name]
@@ -80,6 +86,29 @@ class ControlPlane:
         bits = self._set(desc, bits, "params", pack_params(desc.param_widths[call.action],
                                                            call.args))
         return [*self._stage(desc, bits), (control_address(desc.unit, REGION_DEFAULT, 0), 0)]
+
+    def set_meter(self, meter: str, index: int, cir: int, cburst: int, pir: int,
+                  pburst: int) -> list[Write]:
+        """Configure one meter cell: rates per second, bursts in the meter's unit; the
+        hardware keeps tokens in 1/clock_hz units, so the bursts are scaled here."""
+        names = [m.name for m in self.program.meters]
+        if meter not in names:
+            raise ControlPlaneError(f"unknown meter {meter!r}")
+        size = self.program.meter(meter).size
+        if not 0 <= index < size:
+            raise ControlPlaneError(f"meter {meter!r} has no index {index}")
+        if min(cir, cburst, pir, pburst) < 0:
+            raise ControlPlaneError("meter rates and bursts must not be negative")
+        if pir < cir:
+            raise ControlPlaneError(f"meter peak rate {pir} is below the committed rate {cir}")
+        if max(cir, cburst, pir, pburst) >= 1 << 32:
+            raise ControlPlaneError("meter rates and bursts must be below 2**32 on the FPGA")
+        bits = pack_config(int(cir), int(cburst) * self.clock_hz, int(pir),
+                           int(pburst) * self.clock_hz)
+        stage = [(control_address(0, REGION_STAGE, w), bits >> (32 * w) & 0xFFFFFFFF)
+                 for w in range(CONFIG_BITS // 32)]
+        unit = METER_UNIT + names.index(meter)
+        return [*stage, (control_address(unit, REGION_METER, index), 0)]
 
     def counter_addresses(self, table: str, handle: int | None) -> list[int]:
         """Addresses of packets (low, high word) and bytes (low, high) of one counter."""

@@ -46,7 +46,8 @@ class ParseGraph:
                 return
             if marks.get(name) == 1:
                 raise UnsupportedOnFpga(f"the parser loops through state {name!r}; "
-                                        "the FPGA parser needs an acyclic graph")
+                                        "the FPGA parser needs an acyclic graph",
+                                        program.state(name).span)
             if marks.get(name) == 2:
                 return
             marks[name] = 1
@@ -113,10 +114,10 @@ class ParserHw:
         self.program = program
         self.graph = graph
         self.window_bytes = window_bytes
-        self.exprs = ExprCompiler(program)
 
     def parse(self, m: Module, window: Value, wlen: Value, port: Value) -> Phv:
         program, graph, H = self.program, self.graph, self.window_bytes
+        self.exprs = ExprCompiler(program, m)
         phv = Phv()
         for h in program.headers:
             phv[f"v:{h.name}"] = Const(0, 1)

@@ -20,7 +20,12 @@ from wirespeed.hdl.crc import hardware_crc
 
 
 class UnsupportedOnFpga(Exception):
-    """The program uses something the FPGA backend does not build yet; the text says what."""
+    """The program uses something the FPGA backend does not build; the text says what, and
+    ``span`` where in the source (the CLI shows that line with a caret)."""
+
+    def __init__(self, message: str, span: ir.Span = ir.NO_SPAN) -> None:
+        super().__init__(message)
+        self.span = span
 
 
 def width_of(t: ir.Type) -> int:
@@ -79,8 +84,19 @@ def _ident(name: str) -> str:
 class ExprCompiler:
     """IR expressions over a PHV (and the parameters of the action being run)."""
 
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, m: Module) -> None:
         self.program = program
+        self.m = m
+        self._named = 0
+
+    def named(self, value: Value, what: str) -> Signal:
+        """``value`` as a wire of its own. An expression used in many places (every tap of a
+        CRC's XOR network) is otherwise written out again at each of them."""
+        value = Value.cast(value)
+        wire = Signal(len(value), name=f"{what}{self._named}")
+        self._named += 1
+        self.m.d.comb += wire.eq(value)
+        return wire
 
     def ev(self, e: ir.Expr, phv: Phv, params: dict[str, Value] | None = None) -> Value:
         match e:
@@ -90,9 +106,7 @@ class ExprCompiler:
                 return Mux(phv[f"v:{header}"], phv[f"f:{header}.{name}"], 0)[:t.width]
             case ir.MetaRef(scope, name, t):
                 if f"m:{scope}.{name}" not in phv:
-                    raise UnsupportedOnFpga(
-                        f"{scope}.{name} is not available to the FPGA control: the header "
-                        "pipeline starts before the end of the packet has arrived")
+                    raise AssertionError(f"{scope}.{name} is not in the PHV")
                 return phv[f"m:{scope}.{name}"]
             case ir.ParamRef(name, t):
                 assert params is not None, "a parameter outside an action"
@@ -199,12 +213,11 @@ class ExprCompiler:
             case ir.Hash(target, algo, fields):
                 # fields concatenated MSB first: the first field ends up in the high bits
                 value = Cat(*reversed([self.ev(f, phv, params) for f in fields]))
-                self.write(phv, target, hardware_crc(algo, value), pred)
-            case ir.RegisterRead() | ir.RegisterWrite():
+                self.write(phv, target, hardware_crc(algo, self.named(value, "crc_in")), pred)
+            case ir.RegisterRead() | ir.RegisterWrite() | ir.MeterExecute():
                 raise UnsupportedOnFpga(
-                    f"{s.span}: registers are not built by the FPGA backend yet")
-            case ir.MeterExecute():
-                raise UnsupportedOnFpga(f"{s.span}: meters are not built by the FPGA backend yet")
+                    "registers and meters are used from the control on the FPGA, not inside "
+                    "an action a table runs (each one is a pipeline stage of its own)", s.span)
             case _:
                 return False
         return True

@@ -24,8 +24,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 from wirespeed.compiler import ir
+from wirespeed.compiler.uses import needs_packet_length
 from wirespeed.hdl.control import ControlBuilder
 from wirespeed.hdl.deparser import DeparserHw
+from wirespeed.hdl.meters import CONFIG_BITS
 from wirespeed.hdl.parser import ParseGraph, ParserHw
 from wirespeed.hdl.phv import fit
 from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
@@ -33,6 +35,9 @@ from wirespeed.hdl.tables import CounterUnit, TableDesc, TableUnit, describe_tab
 
 MAGIC = 0x57495245  # "WIRE"
 MIN_FRAME_BYTES = 14
+# Store-and-forward mode keeps a whole frame in the data FIFO; longer frames are refused.
+MAX_STORED_FRAME_BYTES = 9216
+DEFAULT_CLOCK_HZ = 125_000_000
 
 # control-port address: unit[31:24] region[23:20] index[19:0], 32-bit words
 REGION_STAGE = 0  # unit 0: staging words (write); info words (read)
@@ -41,7 +46,9 @@ REGION_DEFAULT = 2  # write: staging's action/params -> the default action
 REGION_PACKETS = 3  # read: packets counter ``index >> 1``, word ``index & 1``
 REGION_BYTES = 4  # read: bytes counter
 REGION_REGISTER = 5  # read: register cell ``index`` (32-bit word ``index & 3`` of up to 128 bits)
+REGION_METER = 6  # write: staging (``meters.pack_config``) -> meter cell ``index``
 REGISTER_UNIT = 0x80  # register ``k`` (program order) is unit 0x80 + k
+METER_UNIT = 0xC0  # meter ``k`` (program order) is unit 0xC0 + k
 
 
 def control_address(unit: int, region: int, index: int) -> int:
@@ -74,17 +81,25 @@ class Plan:
     graph: ParseGraph
     window_bytes: int
     tables: list[TableDesc]
+    # The descriptor goes down the header pipeline when the header window is in (cut-through),
+    # or, when the control needs std.packet_length, once the whole packet is (store-and-forward).
+    store_and_forward: bool = False
+    clock_hz: int = DEFAULT_CLOCK_HZ  # what meters count time in
     result_depth: int = 32
     data_depth: int = 128
     latency: int = 0  # header pipeline stages, known after elaboration
 
     @classmethod
-    def of(cls, program: ir.Program, width: int) -> Plan:
+    def of(cls, program: ir.Program, width: int, clock_hz: int = DEFAULT_CLOCK_HZ) -> Plan:
         lanes = width // 8
         graph = ParseGraph.of(program)
         window = max(lanes, -(-graph.window_bytes // lanes) * lanes)
         tables = [describe_table(program, t, unit) for unit, t in enumerate(program.tables, 1)]
-        return cls(program, width, graph, window, tables)
+        plan = cls(program, width, graph, window, tables, needs_packet_length(program), clock_hz)
+        if plan.store_and_forward:
+            # room for the longest frame while the one before it is still leaving: line rate
+            plan.data_depth = 2 * -(-MAX_STORED_FRAME_BYTES // lanes) + 16
+        return plan
 
     @property
     def lanes(self) -> int:
@@ -92,13 +107,15 @@ class Plan:
 
     @property
     def staging_width(self) -> int:
-        return max([32, *(-(-t.entry_width // 32) * 32 for t in self.tables)])
+        meters = [CONFIG_BITS] if self.program.meters else []
+        return max([32, *meters, *(-(-t.entry_width // 32) * 32 for t in self.tables)])
 
 
 class Pipeline(wiring.Component):
     def __init__(self, program: ir.Program, width: int = 64,
-                 init_slots: dict[str, dict[int, int]] | None = None) -> None:
-        self.plan = Plan.of(program, width)
+                 init_slots: dict[str, dict[int, int]] | None = None,
+                 clock_hz: int = DEFAULT_CLOCK_HZ) -> None:
+        self.plan = Plan.of(program, width, clock_hz)
         self.init_slots = init_slots or {}
         self.deparser = DeparserHw(program, self.plan.graph, self.plan.window_bytes)
         super().__init__({
@@ -161,34 +178,51 @@ class Pipeline(wiring.Component):
         tag = Signal(TAG_WIDTH)
         issue = Signal()
         popped = Signal()
+        frame_len = Signal(32)  # bytes of the packet so far
+        oversize = Signal()  # store-and-forward: the frame outgrew the data FIFO
+        issued = Signal()  # store-and-forward: this packet's descriptor went early (oversize)
         i = self.i.payload
         m.d.comb += self.i.ready.eq(data_fifo.w_rdy & (outstanding < plan.result_depth))
         position = Mux(i.first, 0, beat)
         count = popcount(i.keep)
         m.d.sync += desc_valid.eq(0)
         with m.If(self.i.valid & self.i.ready):
+            length_now = Mux(position == 0, 0, frame_len) + count
+            m.d.sync += frame_len.eq(length_now)
+            if plan.store_and_forward:
+                # an oversized frame goes early, marked to be dropped, so it never fills the FIFO
+                too_long = length_now > MAX_STORED_FRAME_BYTES
+                gone = Mux(position == 0, 0, issued)
+                m.d.comb += issue.eq(~gone & (i.last | too_long))
+                m.d.sync += [issued.eq(~i.last & (gone | too_long)), oversize.eq(too_long)]
             with m.If(position < HB):
                 m.d.sync += window.word_select(position[:max(1, (HB - 1).bit_length())], W).eq(
                     i.data)
                 m.d.sync += wlen.eq(Mux(position == 0, 0, wlen) + count)
-                m.d.comb += issue.eq((position == HB - 1) | i.last)
+                if not plan.store_and_forward:
+                    m.d.comb += issue.eq((position == HB - 1) | i.last)
             with m.Else():
                 m.d.comb += [data_fifo.w_en.eq(1), data_fifo.w_data.eq(Cat(i.data, i.keep, i.last))]
             with m.If(position == 0):
                 m.d.sync += [port.eq(i.port), tag.eq(i.tag)]
             m.d.sync += [beat.eq(Mux(i.last, 0, Mux(position < HB, position + 1, HB))),
-                         desc_valid.eq(issue), more.eq(~i.last)]
+                         desc_valid.eq(issue), more.eq(~i.last | (position >= HB))]
         m.d.sync += outstanding.eq(outstanding + issue - popped)
 
         # ------------------------------------------------------------ header pipeline
         parser = ParserHw(program, plan.graph, H)
         phv = parser.parse(m, window, wlen, port)
+        if plan.store_and_forward:
+            phv["m:std.packet_length"] = frame_len
+            # an oversized frame is refused like a packet the parser rejects
+            phv["accepted"] = phv["accepted"] & ~oversize
         phv["valid"] = desc_valid
         phv["more"] = more
         phv["tag"] = tag
         phv["window"] = window
         phv["wlen"] = wlen
-        control = ControlBuilder(m, program, units, {t.name: t for t in plan.tables})
+        control = ControlBuilder(m, program, units, {t.name: t for t in plan.tables},
+                                 plan.clock_hz)
         control.cut(phv)
         control.run(phv)
         control.cut(phv)
@@ -246,6 +280,16 @@ class Pipeline(wiring.Component):
             m.d.comb += ports.host.addr.eq(index[2:])
             with m.If((read_unit == REGISTER_UNIT + k) & (read_region == REGION_REGISTER)):
                 m.d.comb += rdata.eq(fit(ports.host.data, 128).word_select(read_index[:2], 32))
+        for k, meter in enumerate(program.meters):
+            unit = control.meters.get(meter.name)
+            if unit is None:
+                continue  # never executed: nothing to configure
+            m.d.comb += [
+                unit.commit.eq(req & req_write & (unit_no == METER_UNIT + k) &
+                               (region == REGION_METER)),
+                unit.commit_index.eq(index),
+                unit.config.eq(staging[:CONFIG_BITS]),
+            ]
         m.d.sync += [self.ctl.ack.eq(read_q | (req & req_write)), self.ctl.rdata.eq(rdata)]
 
 

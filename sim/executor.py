@@ -76,6 +76,12 @@ class ExecutorError(Exception):
     is for the user."""
 
 
+class TargetLimit(ExecutorError):
+    """The target cannot build this program at all, by a limit its documentation states (an
+    FPGA pipeline reads each register once, say). Not a wrong answer: conformance campaigns
+    count these apart from differences."""
+
+
 class Executor(ABC):
     """A program loaded on one target. Use as a context manager so targets can clean up."""
 

@@ -208,6 +208,7 @@ class FpgaExecutor(Executor):
         self.build_dir = simulator(self.vfile)
         self._control = lambda: ControlPlane(Plan.of(program, self.width).tables, program)
         self.history: list[Op] = []
+        self.meter_writes: list[tuple[int, int]] = []
 
     # single operations replay the history: each simulation starts from reset
     def add_entry(self, table: str, entry: ir.Entry) -> int:
@@ -218,6 +219,16 @@ class FpgaExecutor(Executor):
 
     def send(self, port: int, data: bytes) -> list[Output]:
         return self._one(SendPacket(port, data))  # type: ignore[return-value]
+
+    def set_meter(self, meter: str, index: int, cir: int, cburst: int, pir: int,
+                  pburst: int) -> None:
+        from wirespeed.hdl.controlplane import ControlPlaneError
+
+        try:
+            self.meter_writes += self._control().set_meter(meter, index, cir, cburst, pir,
+                                                           pburst)
+        except ControlPlaneError as e:
+            raise ExecutorError(str(e)) from None
 
     def read_counter(self, table: str, handle: int | None) -> CounterValue:
         return self._one(ReadCounter(table, handle))  # type: ignore[return-value]
@@ -261,6 +272,8 @@ class FpgaExecutor(Executor):
                 steps.append({"packets": list(burst)})
                 burst.clear()
 
+        if self.meter_writes:
+            steps.append({"write": list(self.meter_writes)})
         try:
             for op in ops:
                 match op:

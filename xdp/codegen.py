@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from wirespeed.compiler import ir
+from wirespeed.compiler.uses import all_statements, reads_meta, walk
 from wirespeed.xdp.layout import Struct, ctype, is_natural, mask, storage_bytes
 from wirespeed.xdp.tables import (
     TablePlan,
@@ -43,30 +44,6 @@ class CodegenError(Exception):
 
 
 # ------------------------------------------------------------------------- analysis
-
-
-def _walk(stmts: tuple[ir.Stmt, ...]):
-    for s in stmts:
-        yield s
-        match s:
-            case ir.ApplyHit(_, hit, miss):
-                yield from _walk(hit)
-                yield from _walk(miss)
-            case ir.ApplySwitch(_, cases, default):
-                for c in cases:
-                    yield from _walk(c.body)
-                yield from _walk(default)
-            case ir.If(_, then, otherwise):
-                yield from _walk(then)
-                yield from _walk(otherwise)
-            case _:
-                pass
-
-
-def _all_statements(program: ir.Program):
-    yield from _walk(program.ingress)
-    for action in program.actions:
-        yield from _walk(action.body)
 
 
 def _parser_order(program: ir.Program) -> tuple[bool, bool]:
@@ -186,7 +163,7 @@ class Generator:
     def _analyse(self) -> None:
         program = self.program
         changing = set()
-        for s in _all_statements(program):
+        for s in all_statements(program):
             match s:
                 case ir.SetValid(h) | ir.SetInvalid(h):
                     changing.add(h)
@@ -208,7 +185,7 @@ class Generator:
                 raise CodegenError(f"header {name!r} is not a whole number of bytes")
         self.out.uses_scratch = any(h.front for h in self.headers.values()) or any(
             h.type.varlen for h in self.headers.values())
-        for s in _all_statements(program):
+        for s in all_statements(program):
             if isinstance(s, ir.MeterExecute):
                 self.out.uses_meters = True
 
@@ -363,7 +340,7 @@ class Generator:
         out = set()
         for valid in state:
             current = set(valid)
-            for st in _walk(action.body):
+            for st in walk(action.body):
                 match st:
                     case ir.SetValid(h):
                         current.add(h)
@@ -1262,9 +1239,9 @@ class Generator:
             self.table_fn(plan)
         self.checksums()
         self.deparser()
-        self.out.needs_ingress_port_early = _reads_meta(self.program, "ingress_port")
+        self.out.needs_ingress_port_early = reads_meta(self.program, "ingress_port")
         self.out.needs_packet_length = (
-            _reads_meta(self.program, "packet_length")
+            reads_meta(self.program, "packet_length")
             or any(t.counters for t in self.program.tables)
             or any(m.unit is ir.MeterUnit.BYTES for m in self.program.meters))
         return self.out
@@ -1317,40 +1294,6 @@ def _refine(state: VState, cond: ir.Expr, taken: bool) -> VState:
     if state is None:
         return None
     return frozenset(v for v in state if _truth(cond, v) in (None, taken))
-
-
-def _reads_meta(program: ir.Program, std_field: str) -> bool:
-    def in_expr(e: ir.Expr) -> bool:
-        match e:
-            case ir.MetaRef("std", name, _) if name == std_field:
-                return True
-            case ir.BinOp(_, a, b, _) | ir.Concat(a, b, _):
-                return in_expr(a) or in_expr(b)
-            case ir.UnOp(_, a, _) | ir.Slice(a, _, _, _) | ir.Cast(a, _):
-                return in_expr(a)
-            case _:
-                return False
-
-    exprs: list[ir.Expr] = []
-    for s in _all_statements(program):
-        match s:
-            case ir.Assign(_, v) | ir.Forward(v):
-                exprs.append(v)
-            case ir.Hash(_, _, fs):
-                exprs += fs
-            case ir.RegisterRead(_, _, i) | ir.MeterExecute(_, _, i):
-                exprs.append(i)
-            case ir.RegisterWrite(_, i, v):
-                exprs += [i, v]
-            case ir.If(c, _, _):
-                exprs.append(c)
-            case _:
-                pass
-    for st in program.parser:
-        exprs += st.select_keys
-    for t in program.tables:
-        exprs += [k.expr for k in t.keys]
-    return any(in_expr(e) for e in exprs)
 
 
 def _map_c(name: str, kind: str, key: str, value: str, entries: int, flags: str = "") -> str:

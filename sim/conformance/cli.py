@@ -68,15 +68,18 @@ def conformance(programs: int, packets: int, targets: tuple[str, ...], seed: str
                         f"{result.packets} packets ({result.malformed} malformed) in "
                         f"{result.seconds:.1f} s", title_justify="left")
     for column in ("target", "programs", "packets", "differing programs", "differences",
-                   "time"):
+                   "refused", "time"):
         table.add_column(column)
     for name, stats in result.targets.items():
         table.add_row(name, str(stats.programs), str(stats.packets),
                       str(stats.differing_programs), str(stats.differences),
-                      f"{stats.seconds:.1f} s")
+                      str(stats.refused), f"{stats.seconds:.1f} s")
     for name, reason in skipped.items():
-        table.add_row(name, "-", "-", "-", "-", f"skipped: {reason}")
+        table.add_row(name, "-", "-", "-", "-", "-", f"skipped: {reason}")
     console.print(table)
+    for name, stats in result.targets.items():
+        for reason, count in sorted(stats.refusals.items(), key=lambda kv: -kv[1]):
+            console.print(f"{name} refused {count}: {reason}", markup=False)
     for path in result.reproducers:
         console.print(f"reproducer: {path}", markup=False)
     if not result.passed:

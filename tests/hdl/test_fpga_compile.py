@@ -14,7 +14,8 @@ from wirespeed.compiler import ir
 from wirespeed.compiler.cli import main
 from wirespeed.compiler.frontend import compile_source, load_program
 from wirespeed.hdl.controlplane import ControlPlane, ControlPlaneError
-from wirespeed.hdl.pipeline import REGION_COMMIT, Plan, control_address
+from wirespeed.hdl.meters import pack_config
+from wirespeed.hdl.pipeline import METER_UNIT, REGION_COMMIT, REGION_METER, Plan, control_address
 from wirespeed.sim.fpga import VERILATOR_BIN
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -91,10 +92,42 @@ def test_unsupported_feature_is_a_user_error(tmp_path: Path, capsys) -> None:
     metadata { color: bit<2>; }
     meter<packets>[4] limit;
     parser { start { extract ethernet; next accept; } }
-    control ingress { meta.color = limit.execute(0); forward(1); }
+    control ingress {
+      meta.color = limit.execute(0);
+      meta.color = limit.execute(1);
+      forward(1);
+    }
     """)
     code = main(["compile", str(source), "--target", "fpga", "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code != 0
-    assert "meters are not built by the FPGA backend" in err
+    assert "meter 'limit' is executed more than once" in err
     assert "Traceback" not in err
+
+
+def test_meters_and_packet_length_in_the_map_and_control_writes(tmp_path: Path,
+                                                                capsys) -> None:
+    source = tmp_path / "metered.wire"
+    source.write_text("""
+    import std;
+    headers { ethernet: ethernet; }
+    metadata { color: bit<2>; }
+    meter<bytes>[4] limit;
+    parser { start { extract ethernet; next accept; } }
+    control ingress { meta.color = limit.execute(0); forward(1); }
+    """)
+    stf = tmp_path / "metered.stf"
+    stf.write_text("meter limit[2] cir:1000 cburst:1500 pir:2000 pburst:3000\n")
+    out = tmp_path / "out"
+    code = main(["compile", str(source), "--target", "fpga", "-o", str(out),
+                 "--entries", str(stf)])
+    assert code == 0, capsys.readouterr().err
+    description = json.loads((out / "metered.json").read_text())
+    assert description["store_and_forward"] is True  # a byte meter needs the whole length
+    assert description["meters"][0]["unit"] == METER_UNIT
+    clock = description["clock_hz"]
+    writes = [tuple(int(w, 16) for w in line.split())
+              for line in (out / "metered.ctl").read_text().splitlines()]
+    staged = sum(d << (32 * (a & 0xFFFFF)) for a, d in writes[:-1])
+    assert staged == pack_config(1000, 1500 * clock, 2000, 3000 * clock)
+    assert writes[-1] == (control_address(METER_UNIT, REGION_METER, 2), 0)
