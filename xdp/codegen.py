@@ -330,8 +330,11 @@ class Generator:
         """Headers valid on every path that reaches the code being generated."""
         if self.vstate is None:
             return frozenset()
-        if not self.vstate:  # unreachable
-            return frozenset(self.headers)
+        if not self.vstate:
+            # no path reaches this code; claim nothing, or the unchecked accessors would
+            # dereference a header pointer that is NULL, and clang, seeing undefined
+            # behaviour, drops the block's tail: the verifier then rejects the program
+            return frozenset()
         return frozenset.intersection(*self.vstate)
 
     def _action_effect(self, action: ir.Action, state: VState) -> VState:

@@ -373,6 +373,34 @@ control ingress {
     assert [r[0].port for r in ref[3:]] == [1, 2, 3, 3]
 
 
+def test_code_no_packet_reaches_still_loads():
+    """Conformance long run, cases 69, 224, 240 and 498: under a validity test no path can
+    pass (ipv4_2 is never extracted), the generator once claimed every header valid and used
+    unchecked accessors; clang dropped the NULL write and the block's exit with it, and the
+    verifier refused the object ("last insn is not an exit or jmp")."""
+    prog = program("""
+import std;
+headers { ethernet: ethernet; ipv4: ipv4; ipv4_2: ipv4; }
+parser { start { extract ethernet; next accept; } }
+table tbl6 { actions { } }
+control ingress {
+  if tbl6.apply().hit {
+    ipv4_2.ihl = (ethernet.dst[47:29])[4:1];
+  } else {
+    if ipv4_2.valid {
+      ethernet.setValid();
+      ipv4.version = 0x4;
+    } else if !ipv4.valid {
+      ipv4_2.ecn = (bit<2>) ipv4_2.ihl;
+    }
+  }
+  forward(1);
+}
+""")
+    ref, _ = run_both(prog, sends([bytes(eth_ip() / UDP()), bytes(eth(type=0x88b5) / b"q")]))
+    assert [r[0].port for r in ref] == [1, 1]
+
+
 def test_registers_count_and_keep_state():
     prog = program(L2L3 + """
 register<bit<20>>[16] per_proto;
