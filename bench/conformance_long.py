@@ -30,7 +30,8 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
     totals: dict = {"seed": args.seed, "programs": 0, "packets": 0, "malformed": 0,
                     "seconds": 0.0, "differences": 0, "reproducers": [],
                     "targets": {t: {"programs": 0, "packets": 0, "differing_programs": 0,
-                                    "differences": 0, "seconds": 0.0} for t in targets},
+                                    "differences": 0, "refused": 0, "refusals": {},
+                                    "seconds": 0.0} for t in targets},
                     "skipped": skipped, "first_differences": [], "differing_cases": {}}
     chunk = 10
     for first in range(args.first, args.first + args.programs, chunk):
@@ -62,8 +63,10 @@ def conformance(args: argparse.Namespace, out: Path) -> dict:
                     f"{d.target} case {d.case}: {d.where}: {d.got[:160]}")
         for name, stats in result.targets.items():
             t = totals["targets"][name]
-            for key in ("programs", "packets", "differing_programs", "differences"):
+            for key in ("programs", "packets", "differing_programs", "differences", "refused"):
                 t[key] += getattr(stats, key)
+            for reason, n in stats.refusals.items():
+                t["refusals"][reason] = t["refusals"].get(reason, 0) + n
             t["seconds"] += stats.seconds
         (out / "summary.json").write_text(json.dumps(totals, indent=1))
         per_target = ", ".join(f"{n}: {t['differing_programs']} differing programs"

@@ -185,6 +185,8 @@ class FpgaExecutor(Executor):
     idle = 0.3
     backpressure = 0.3
     seed = 1
+    # "cocotb" (the behavioural bench) or "native" (sim/native/harness.cpp, for bulk runs)
+    driver = os.environ.get("WIRESPEED_FPGA_DRIVER", "cocotb")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -196,16 +198,38 @@ class FpgaExecutor(Executor):
             return "cocotb is not installed (pip install cocotb)"
         return None
 
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, *, width: int | None = None,
+                 driver: str | None = None) -> None:
         super().__init__(program)
+        self.width = width or self.width
+        self.driver = driver or self.driver
         from wirespeed.hdl.controlplane import ControlPlane
         from wirespeed.hdl.pipeline import Plan
 
         self.vfile, self.map = generated_verilog(program, self.width)
-        self.build_dir = simulator(self.vfile)
+        self._build_dir: Path | None = None
+        self._harness: Path | None = None
         self._control = lambda: ControlPlane(Plan.of(program, self.width).tables, program)
         self.history: list[Op] = []
         self.meter_writes: list[tuple[int, int]] = []
+
+    @property
+    def build_dir(self) -> Path:
+        """The cocotb Verilator build (made on first use)."""
+        if self._build_dir is None:
+            self._build_dir = simulator(self.vfile)
+        return self._build_dir
+
+    def _simulate(self, steps: list[dict]) -> list:
+        if self.driver == "native":
+            from wirespeed.sim.fpga_native import native_harness, run_steps_native
+
+            if self._harness is None:
+                self._harness = native_harness(self.vfile, self.width, BUILD_ROOT, _tool_env())
+            return run_steps_native(self._harness, steps, seed=self.seed, idle=self.idle,
+                                    backpressure=self.backpressure)
+        return run_steps(self.build_dir, steps, seed=self.seed, idle=self.idle,
+                         backpressure=self.backpressure)
 
     # single operations replay the history: each simulation starts from reset
     def add_entry(self, table: str, entry: ir.Entry) -> int:
@@ -300,8 +324,7 @@ class FpgaExecutor(Executor):
             raise ExecutorError(str(e)) from None
         if len(plan) > 0xFFFF:
             raise ExecutorError("a script of more than 65535 operations")
-        raw = run_steps(self.build_dir, steps, seed=self.seed, idle=self.idle,
-                        backpressure=self.backpressure) if steps else []
+        raw = self._simulate(steps) if steps else []
         if tail_reads:
             return raw[-1]
         results: list[OpResult] = []

@@ -15,6 +15,7 @@ still shows a difference on that target.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,9 @@ from wirespeed.sim.executor import (
 REGISTER_CELLS = 4  # register cells read back after a run, per register
 RUN_SECONDS = 900.0  # one target, one case: longer is a hang (reported as a difference)
 CASE_FILENAME = "case.wire"
+# the FPGA runs under the native Verilator harness in campaigns (cocotb drives the
+# behavioural tests); WIRESPEED_CONFORMANCE_FPGA_DRIVER=cocotb runs them through cocotb
+BULK_DRIVER = os.environ.get("WIRESPEED_CONFORMANCE_FPGA_DRIVER", "native")
 
 
 @dataclass
@@ -142,6 +146,8 @@ def run_on(target: str, program: ir.Program, ops: Sequence[Op]) -> RunResult:
     result = RunResult()
     try:
         with time_limit(RUN_SECONDS), open_executor(target, program) as executor:
+            if hasattr(executor, "driver"):
+                executor.driver = BULK_DRIVER  # a simulator's bench for bulk runs
             result.results = executor.run_script(list(ops))
             for register in program.registers:
                 for index in range(min(register.size, REGISTER_CELLS)):
