@@ -8,7 +8,7 @@ conformance campaign run only when named.
 import runpy
 import sys
 
-QUICK = ["xdp_bench", "fpga_throughput", "mutate_sources"]
+QUICK = ["xdp_bench", "fpga_throughput", "fpga_drivers", "mutate_sources"]
 LONG = ["fpga_resources", "board_builds", "conformance_long"]
 
 
