@@ -50,15 +50,15 @@ def forwarded_template(name: str) -> tuple[list, int, bytes]:
     return setup, best[1].port, best[1].data
 
 
-def measure(name: str, width: int, count: int) -> list[dict]:
+def measure(name: str, width: int, count: int, driver: str = "native") -> list[dict]:
     from wirespeed.hdl.controlplane import ControlPlane
     from wirespeed.hdl.pipeline import Plan
-    from wirespeed.sim.fpga import generated_verilog, run_steps, simulator
+    from wirespeed.sim.fpga import BUILD_ROOT, _tool_env, generated_verilog, run_steps, simulator
+    from wirespeed.sim.fpga_native import native_harness, run_steps_native
 
     program = load_program(EXAMPLES / f"{name}.wire")
     setup, port, template = forwarded_template(name)
     vfile, _ = generated_verilog(program, width)
-    build = simulator(vfile)
     control = ControlPlane(Plan.of(program, width).tables, program)
     writes = []
     for op in setup:
@@ -73,7 +73,11 @@ def measure(name: str, width: int, count: int) -> list[dict]:
         frame = template + bytes((i * 7) & 0xFF for i in range(max(0, size - len(template))))
         sizes.append(len(frame))
         steps.append({"packets": [[i, port, frame.hex()] for i in range(count)]})
-    raw = run_steps(build, steps, idle=0.0, backpressure=0.0)
+    if driver == "native":
+        raw = run_steps_native(native_harness(vfile, width, BUILD_ROOT, _tool_env()), steps,
+                               idle=0.0, backpressure=0.0)
+    else:
+        raw = run_steps(simulator(vfile), steps, idle=0.0, backpressure=0.0)
     model = ReferenceExecutor(program)
     model.run_script(setup)
     rows = []
@@ -103,10 +107,12 @@ def main(argv: list[str] | None = None) -> int:
                         default=["vxlan_decap", "acl", "l4lb", "gateway"])
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--count", type=int, default=200, help="frames per size")
+    parser.add_argument("--driver", choices=["native", "cocotb"], default="native",
+                        help="the Verilator bench (both count the same clocks)")
     args = parser.parse_args(argv)
     console = Console()
     for name in args.examples:
-        rows = measure(name, args.width, args.count)
+        rows = measure(name, args.width, args.count, args.driver)
         table = Table(title=f"{name} at W={args.width}: {args.count} back-to-back frames per size")
         for col in ("frame bytes", "in beats/clk", "out beats/clk", "ideal out beats/clk",
                     "latency (clk)", "all out"):

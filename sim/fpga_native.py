@@ -83,15 +83,19 @@ def run_steps_native(binary: Path, steps: list[dict], *, seed: int = 1, idle: fl
         elif line.startswith("R"):
             out.append([int(v, 16) for v in line.split()[1:]])
         elif line.startswith("P "):
-            _, cycles, in_beats, out_beats = line.split()
+            _, cycles, in_beats, out_beats, *marks = line.split()
+            stats = {"in_beats": int(in_beats), "out_beats": int(out_beats)}
+            for key, mark in zip(("first_in", "last_in", "first_out", "last_out"), marks,
+                                 strict=True):
+                if int(mark) >= 0:
+                    stats[key] = int(mark)
             outputs: dict[str, list] = {}
             i += 1
             while lines[i] != ".":
                 _, tag, port, data = lines[i].split()
                 outputs.setdefault(tag, []).append([int(port), "" if data == "-" else data])
                 i += 1
-            out.append({"cycles": int(cycles), "outputs": outputs,
-                        "stats": {"in_beats": int(in_beats), "out_beats": int(out_beats)}})
+            out.append({"cycles": int(cycles), "outputs": outputs, "stats": stats})
         i += 1
     if errors:
         raise ExecutorError("RTL simulation: " + "; ".join(errors[:5]))

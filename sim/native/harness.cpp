@@ -10,7 +10,8 @@
 // Output: one block per step:
 //   W                      a write step done
 //   R V1 V2 ...            the values read (hex)
-//   P CYCLES IN_BEATS OUT_BEATS   then one line per output packet: O TAG PORT HEXBYTES, then .
+//   P CYCLES IN_BEATS OUT_BEATS FIRST_IN LAST_IN FIRST_OUT LAST_OUT (clocks, -1: none)
+//                          then one line per output packet: O TAG PORT HEXBYTES, then .
 //   ! MESSAGE              a protocol error (the run stops)
 // Handshakes are decided after the design settles with the clock low, and new inputs are
 // driven just after the rising edge, as in the cocotb bench.
@@ -103,22 +104,31 @@ static bool request(uint32_t addr, uint32_t data, bool write, uint32_t* out) {
 
 static bool run_packets(std::vector<Beat>& beats, Rng& rng, double idle, double bp,
                         uint64_t max_cycles, std::vector<OutPacket>& outs,
-                        uint64_t& cycles, uint64_t& in_beats, uint64_t& out_beats) {
+                        uint64_t& cycles, uint64_t& in_beats, uint64_t& out_beats,
+                        int64_t* marks) {  // first in, last in, first out, last out
     size_t index = 0;
     bool driving = false, ready = true, inside = false;
     int quiet = 0;
     uint64_t start = cycle;
     std::vector<uint8_t> buf(LANES);
     in_beats = out_beats = 0;
+    for (int k = 0; k < 4; k++) marks[k] = -1;
     while (true) {
         half(0);
         if (cycle - start > max_cycles) {
             errors.push_back("the pipeline did not finish within its cycle budget");
             return false;
         }
-        if (driving && top->in_ready) { index++; in_beats++; }
+        int64_t now = int64_t(cycle - start);
+        if (driving && top->in_ready) {
+            index++; in_beats++;
+            if (marks[0] < 0) marks[0] = now;
+            marks[1] = now;
+        }
         if (ready && top->out_valid) {
             out_beats++;
+            if (marks[2] < 0) marks[2] = now;
+            marks[3] = now;
             uint64_t keep = keep_of(top);
             int count = 0;
             while (count < 64 && (keep >> count & 1)) count++;
@@ -218,9 +228,12 @@ int main(int argc, char** argv) {
             }
             std::vector<OutPacket> outs;
             uint64_t cycles = 0, ib = 0, ob = 0;
+            int64_t marks[4];
             bool ok = run_packets(beats, rng, idle, bp, 2000 + 40 * beats.size(), outs,
-                                  cycles, ib, ob);
-            out << "P " << cycles << " " << ib << " " << ob << "\n";
+                                  cycles, ib, ob, marks);
+            out << "P " << cycles << " " << ib << " " << ob;
+            for (int k = 0; k < 4; k++) out << " " << marks[k];
+            out << "\n";
             for (auto& o : outs) out << "O " << o.tag << " " << o.port << " "
                                      << (o.hex.empty() ? "-" : o.hex) << "\n";
             out << ".\n";
