@@ -24,7 +24,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 from wirespeed.compiler import ir
-from wirespeed.compiler.uses import needs_packet_length
+from wirespeed.compiler.uses import all_statements, needs_packet_length
 from wirespeed.hdl.control import ControlBuilder
 from wirespeed.hdl.deparser import DeparserHw
 from wirespeed.hdl.meters import CONFIG_BITS
@@ -93,7 +93,13 @@ class Plan:
     def of(cls, program: ir.Program, width: int, clock_hz: int = DEFAULT_CLOCK_HZ) -> Plan:
         lanes = width // 8
         graph = ParseGraph.of(program)
-        window = max(lanes, -(-graph.window_bytes // lanes) * lanes)
+        # A program that removes headers keeps 14 bytes more than it parses in the window:
+        # a packet longer than the window then leaves with at least 14 bytes, and one that
+        # fits is judged whole, so the "shorter than an Ethernet header: dropped" rule is
+        # exact without looking into the data FIFO.
+        removes = any(isinstance(s, ir.SetInvalid) for s in all_statements(program))
+        need = graph.window_bytes + (MIN_FRAME_BYTES if removes else 0)
+        window = max(lanes, -(-need // lanes) * lanes)
         tables = [describe_table(program, t, unit) for unit, t in enumerate(program.tables, 1)]
         plan = cls(program, width, graph, window, tables, needs_packet_length(program), clock_hz)
         if plan.store_and_forward:
