@@ -22,8 +22,8 @@ HARNESS = Path(__file__).resolve().parent / "native" / "harness.cpp"
 
 def native_harness(vfile: Path, width: int, build_root: Path, env: dict[str, str]) -> Path:
     """The harness binary for this Verilog (built once, cached by Verilog and harness)."""
-    digest = hashlib.sha256(vfile.read_bytes() + HARNESS.read_bytes() +
-                            str(width).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(vfile.read_bytes() + HARNESS.read_bytes() + Path(__file__).read_bytes()
+                            + str(width).encode()).hexdigest()[:16]
     build_dir = build_root / "native" / digest
     binary = build_dir / "harness"
     build_dir.parent.mkdir(parents=True, exist_ok=True)
