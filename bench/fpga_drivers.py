@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, outputs = [], {}
     for driver in ("native", "cocotb"):
         with FpgaExecutor(program, driver=driver) as fpga:
+            fpga.optimize = True
             fpga.run_script(entries)  # builds the simulator: not timed
             fpga.history.clear()
             started = time.perf_counter()

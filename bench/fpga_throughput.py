@@ -74,8 +74,8 @@ def measure(name: str, width: int, count: int, driver: str = "native") -> list[d
         sizes.append(len(frame))
         steps.append({"packets": [[i, port, frame.hex()] for i in range(count)]})
     if driver == "native":
-        raw = run_steps_native(native_harness(vfile, width, BUILD_ROOT, _tool_env()), steps,
-                               idle=0.0, backpressure=0.0)
+        harness = native_harness(vfile, width, BUILD_ROOT, _tool_env(), optimize=True)
+        raw = run_steps_native(harness, steps, idle=0.0, backpressure=0.0)
     else:
         raw = run_steps(simulator(vfile), steps, idle=0.0, backpressure=0.0)
     model = ReferenceExecutor(program)

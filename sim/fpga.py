@@ -187,6 +187,7 @@ class FpgaExecutor(Executor):
     seed = 1
     # "cocotb" (the behavioural bench) or "native" (sim/native/harness.cpp, for bulk runs)
     driver = os.environ.get("WIRESPEED_FPGA_DRIVER", "cocotb")
+    optimize = False  # native driver: an optimised C++ build (slower to build, faster to run)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -225,7 +226,8 @@ class FpgaExecutor(Executor):
             from wirespeed.sim.fpga_native import native_harness, run_steps_native
 
             if self._harness is None:
-                self._harness = native_harness(self.vfile, self.width, BUILD_ROOT, _tool_env())
+                self._harness = native_harness(self.vfile, self.width, BUILD_ROOT, _tool_env(),
+                                               optimize=self.optimize)
             return run_steps_native(self._harness, steps, seed=self.seed, idle=self.idle,
                                     backpressure=self.backpressure)
         return run_steps(self.build_dir, steps, seed=self.seed, idle=self.idle,
