@@ -9,6 +9,8 @@ The IPv4 checksum of every header in ``Program.checksums`` is recomputed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from wirespeed.compiler import ir
 from wirespeed.hdl.parser import ParseGraph, varlen_sizes
@@ -79,6 +81,9 @@ def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Valu
     return ~final
 
 
+HEADERS_PER_STAGE = 3
+
+
 class DeparserHw:
     def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int) -> None:
         self.program = program
@@ -103,60 +108,77 @@ class DeparserHw:
             self.varlen_at[name] |= {o + fixed for o in offsets}
         self.out_bytes = max(ends) + self.H - min(self.plens)
 
-    def deparse(self, m: Module, phv: Phv, window: Value, wlen: Value) -> tuple[Value, Value]:
+    def deparse(self, m: Module, phv: Phv, cut: Callable[[], None]) -> tuple[Value, Value]:
         """The output header bytes (``out_bytes`` lanes) and how many are used.
 
         Built back to front: start from the window bytes behind the parsed headers, then for
         each header from the last to the first, if it is valid, shift what follows it up by its
         size and put it in front. A fixed-size header is a constant shift; only headers with a
-        variable part multiplex over their few possible sizes."""
+        variable part multiplex over their few possible sizes.
+
+        ``cut()`` registers the PHV (a pipeline stage). The checksums, the options and the tail
+        are one stage; then every ``HEADERS_PER_STAGE`` headers, so no stage chains more than a
+        few multiplexers (in one stage, the deparser was the ACL pipeline's longest path: 33 LUT
+        levels from the tail length to the output)."""
         H, out_bytes = self.H, self.out_bytes
         plen = phv["plen"]
         tail_len = Signal(range(H + 1), name="tail_len")
-        m.d.comb += tail_len.eq(wlen - plen)
+        m.d.comb += tail_len.eq(phv["wlen"] - plen)
         tail = Signal(8 * H, name="tail")
         with m.Switch(plen):
             for p in sorted(self.plens):
                 with m.Case(p):
-                    m.d.comb += tail.eq(window[8 * p:])
-        acc: Value = tail & byte_mask(m, tail_len, H)
-        length: Value = tail_len
-        for h in reversed(self.headers):
-            fixed = h.type.fixed_bytes
-            valid = phv[f"v:{h.name}"]
-            overrides: dict[str, Value] = {}
-            options: Value = Const(0, 8)
-            max_opt = 0
+                    m.d.comb += tail.eq(phv["window"][8 * p:])
+        phv["dp:acc"] = tail & byte_mask(m, tail_len, H)
+        phv["dp:len"] = tail_len
+        for h in self.headers:
             if h.type.varlen:
                 max_opt = h.type.varlen.max_bytes
                 raw = Signal(8 * max_opt, name=f"opts_{h.name}")
                 with m.Switch(phv[f"vo:{h.name}"]):
                     for o in sorted(self.varlen_at[h.name]):
                         with m.Case(o):
-                            m.d.comb += raw.eq(fit(window[8 * o:], 8 * max_opt))
-                options = raw & byte_mask(m, phv[f"vl:{h.name}"], max_opt)
+                            m.d.comb += raw.eq(fit(phv["window"][8 * o:], 8 * max_opt))
+                phv[f"dp:opts:{h.name}"] = raw & byte_mask(m, phv[f"vl:{h.name}"], max_opt)
             if h.name in self.program.checksums:
                 zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
-                overrides["checksum"] = ipv4_checksum(m, zeroed, fixed, options, max_opt)
-            lanes = wire_lanes(header_value(phv, h, overrides), fixed)
-            width = min(8 * out_bytes, len(acc) + 8 * (fixed + max_opt))
-            with_header = Signal(width, name=f"with_{h.name}")
-            if h.type.varlen:
-                with m.Switch(phv[f"vl:{h.name}"]):
-                    for n in varlen_sizes(h.type.varlen):
-                        with m.Case(n):
-                            m.d.comb += with_header.eq(fit(
-                                Cat(lanes, fit(options, 8 * n), acc), width))
-                size = fixed + phv[f"vl:{h.name}"]
-            else:
-                m.d.comb += with_header.eq(fit(Cat(lanes, acc), width))
-                size = Const(fixed, range(fixed + 1))
-            next_acc = Signal(width, name=f"from_{h.name}")
-            m.d.comb += next_acc.eq(Mux(valid, with_header, acc))
-            acc = next_acc
-            next_length = Signal(range(8 * out_bytes + 1), name=f"len_from_{h.name}")
-            m.d.comb += next_length.eq(length + Mux(valid, size, 0))
-            length = next_length
+                options = phv[f"dp:opts:{h.name}"] if h.type.varlen else Const(0, 8)
+                phv[f"dp:csum:{h.name}"] = ipv4_checksum(
+                    m, zeroed, h.type.fixed_bytes, options,
+                    h.type.varlen.max_bytes if h.type.varlen else 0)
+        for k, h in enumerate(reversed(self.headers)):
+            if k % HEADERS_PER_STAGE == 0:
+                cut()
+            self._place(m, phv, h)
         out = Signal(8 * out_bytes, name="deparsed")
-        m.d.comb += out.eq(acc)
-        return out, length
+        m.d.comb += out.eq(phv["dp:acc"])
+        return out, phv["dp:len"]
+
+    def _place(self, m: Module, phv: Phv, h: ir.HeaderInstance) -> None:
+        """``dp:acc``/``dp:len`` with ``h`` in front, if it is valid."""
+        acc, length, out_bytes = phv["dp:acc"], phv["dp:len"], self.out_bytes
+        fixed = h.type.fixed_bytes
+        valid = phv[f"v:{h.name}"]
+        overrides: dict[str, Value] = {}
+        if h.name in self.program.checksums:
+            overrides["checksum"] = phv[f"dp:csum:{h.name}"]
+        lanes = wire_lanes(header_value(phv, h, overrides), fixed)
+        max_opt = h.type.varlen.max_bytes if h.type.varlen else 0
+        width = min(8 * out_bytes, len(acc) + 8 * (fixed + max_opt))
+        with_header = Signal(width, name=f"with_{h.name}")
+        if h.type.varlen:
+            options = phv[f"dp:opts:{h.name}"]
+            with m.Switch(phv[f"vl:{h.name}"]):
+                for n in varlen_sizes(h.type.varlen):
+                    with m.Case(n):
+                        m.d.comb += with_header.eq(fit(
+                            Cat(lanes, fit(options, 8 * n), acc), width))
+            size = fixed + phv[f"vl:{h.name}"]
+        else:
+            m.d.comb += with_header.eq(fit(Cat(lanes, acc), width))
+            size = Const(fixed, range(fixed + 1))
+        next_acc = Signal(width, name=f"from_{h.name}")
+        m.d.comb += next_acc.eq(Mux(valid, with_header, acc))
+        next_length = Signal(range(8 * out_bytes + 1), name=f"len_from_{h.name}")
+        m.d.comb += next_length.eq(length + Mux(valid, size, 0))
+        phv["dp:acc"], phv["dp:len"] = next_acc, next_length

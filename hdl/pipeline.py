@@ -232,7 +232,7 @@ class Pipeline(wiring.Component):
         control.cut(phv)
         control.run(phv)
         control.cut(phv)
-        header, header_len = self.deparser.deparse(m, phv, phv["window"], phv["wlen"])
+        header, header_len = self.deparser.deparse(m, phv, lambda: control.cut(phv))
         egress = phv["m:std.egress_port"]
         result = data.StructLayout({
             "header": 8 * (-(-self.deparser.out_bytes // B) * B),

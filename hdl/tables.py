@@ -273,19 +273,27 @@ class TableUnit(Elaboratable):
                 part = self.key[lsb:lsb + width]
                 cond &= (part >= self._field(slot, f"lo{i}")) & (part <= self._field(slot, f"hi{i}"))
             matches.append(cond)
-        hit, action, params, counter = (Signal.like(s) for s in
-                                        (self.hit, self.action, self.params, self.counter))
-        m.d.comb += counter.eq(d.miss_counter)
-        for i in reversed(range(d.slots)):  # the last assignment wins: slot 0 first
-            with m.If(matches[i]):
-                m.d.comb += [
-                    hit.eq(1),
-                    action.eq(self._field(slots[i], "action")),
-                    params.eq(self._field(slots[i], "params")),
-                    counter.eq(self._field(slots[i], "counter")),
-                ]
-        m.d.sync += [self.hit.eq(hit), self.action.eq(action), self.params.eq(params),
-                     self.counter.eq(counter)]
+        results = [Cat(self._field(slot, "action"), self._field(slot, "params"),
+                       self._field(slot, "counter")) for slot in slots]
+        hit, result = first_match(matches, results)
+        action, params, counter = (result[:d.action_bits],
+                                   result[d.action_bits:d.action_bits + d.param_width],
+                                   result[d.action_bits + d.param_width:])
+        # a miss reads as before: action and parameters zero, the miss counter
+        m.d.sync += [self.hit.eq(hit), self.action.eq(Mux(hit, action, 0)),
+                     self.params.eq(Mux(hit, params, 0)),
+                     self.counter.eq(Mux(hit, counter, d.miss_counter))]
+
+
+def first_match(matches: list, results: list) -> tuple:
+    """``(any match, the result of the lowest matching index)``, as a balanced tree of 2:1
+    multiplexers: log2(n) levels of logic where an if-chain over the slots is n levels."""
+    level = list(zip(matches, results, strict=True))
+    while len(level) > 1:
+        pairs = [(lo_hit | hi_hit, Mux(lo_hit, lo, hi))
+                 for (lo_hit, lo), (hi_hit, hi) in zip(level[0::2], level[1::2], strict=False)]
+        level = pairs + level[len(pairs) * 2:]
+    return level[0]
 
 
 class CounterUnit(Elaboratable):
