@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -60,8 +61,10 @@ class PinShell(Elaboratable):
         return m
 
 
-def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False,
+def synthesize(name: str, width: int, workdir: Path, stop: str = "route",
                placer: str = "heap") -> dict:
+    """One build; ``stop`` is ``pack`` (resources only), ``place`` (fmax as nextpnr estimates
+    it from the placement) or ``route`` (fmax of the routed design)."""
     from amaranth.back import rtlil
     from wirespeed.compiler.frontend import load_program
     from wirespeed.hdl.compile import TOP_NAME, FlatTop
@@ -88,7 +91,7 @@ def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False,
                         "--speed", "8", "--lpf-allow-unconstrained", "--freq", "300", "--router",
                         "router2", "--placer", placer, "--timing-allow-fail", "--json",
                         netlist.name, "--report", report.name, "--log", log.name,
-                        *(["--pack-only"] if pack_only else [])],
+                        *{"pack": ["--pack-only"], "place": ["--no-route"], "route": []}[stop]],
                        check=True, stdout=log,
                        stderr=subprocess.STDOUT, cwd=workdir)
     data = json.loads(report.read_text())
@@ -97,7 +100,9 @@ def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False,
     clock = next(iter(fmax.values()), {}) if fmax else {}
     return {
         "example": name, "width": width,
-        "fmax": None if pack_only else clock.get("achieved", 0.0),
+        "fmax": {"pack": None, "place": placed_fmax(workdir / f"{name}_{width}_nextpnr.log"),
+                 "route": clock.get("achieved", 0.0)}[stop],
+        "fmax_from": stop,
         "lut": util.get("TRELLIS_COMB", {}).get("used", 0),
         "ff": util.get("TRELLIS_FF", {}).get("used", 0),
         "bram": util.get("DP16KD", {}).get("used", 0),
@@ -105,6 +110,12 @@ def synthesize(name: str, width: int, workdir: Path, pack_only: bool = False,
         "shell_ffs": shell.shell_ffs,
         "seconds": round(time.time() - start), "synth_seconds": round(synth_s),
     }
+
+
+def placed_fmax(log: Path) -> float:
+    """The placer's last estimate (the report holds fmax only for a routed design)."""
+    found = re.findall(r"Max frequency for clock .*?: ([0-9.]+) MHz", log.read_text())
+    return float(found[-1]) if found else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--order", choices=["example", "width"], default="example",
                         help="loop over examples first (default) or widths first")
     parser.add_argument("--json", help="also write the rows to this file")
-    parser.add_argument("--pack-only", action="store_true",
-                        help="resources only: stop nextpnr after packing (no fmax, minutes "
-                             "instead of the best part of an hour per build)")
+    parser.add_argument("--stop", choices=["pack", "place", "route"], default="route",
+                        help="pack: resources only (minutes); place: fmax as estimated after "
+                             "placement; route: fmax of the routed design (the longest)")
     parser.add_argument("--placer", choices=["heap", "static", "sa"], default="heap",
                         help="nextpnr's placer (static: the electrostatic one, for big designs)")
     parser.add_argument("--workdir", help="where the netlists and nextpnr logs go "
@@ -131,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             pairs = [(n, w) for w in args.widths for n in args.examples]
         for name, width in pairs:
             try:
-                row = synthesize(name, width, Path(tmp), args.pack_only, args.placer)
+                row = synthesize(name, width, Path(tmp), args.stop, args.placer)
             except subprocess.CalledProcessError as e:
                 stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else ""
                 console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
@@ -144,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     for col in ("example", "W", "fmax MHz", "LUT4", "FF", "DP16KD", "LUT-RAM", "time s"):
         table.add_column(col, justify="right")
     for r in rows:
-        fmax = "-" if r["fmax"] is None else f"{r['fmax']:.1f}"
+        fmax = "-" if r["fmax"] is None else f"{r['fmax']:.1f}" + (
+            " (placed)" if r["fmax_from"] == "place" else "")
         table.add_row(r["example"], str(r["width"]), fmax, str(r["lut"]),
                       str(r["ff"]), str(r["bram"]), str(r["lutram"]), str(r["seconds"]))
     console.print(table)
