@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
                 row = synthesize(name, width, Path(tmp), args.stop, args.placer)
             except subprocess.CalledProcessError as e:
                 stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else ""
+                log = Path(tmp) / f"{name}_{width}_nextpnr.log"
+                if not stderr and log.exists():  # nextpnr writes its errors to its log
+                    stderr = "\n".join(line for line in log.read_text().splitlines()
+                                       if "ERROR" in line or "Info: \t" in line)
                 console.print(f"[red]{name} W={width}: {e.cmd[0]} failed[/red]\n"
                               f"{stderr[-1500:]}")
                 continue
