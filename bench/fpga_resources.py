@@ -100,8 +100,8 @@ def synthesize(name: str, width: int, workdir: Path, stop: str = "route",
     clock = next(iter(fmax.values()), {}) if fmax else {}
     return {
         "example": name, "width": width,
-        "fmax": {"pack": None, "place": placed_fmax(workdir / f"{name}_{width}_nextpnr.log"),
-                 "route": clock.get("achieved", 0.0)}[stop],
+        "fmax": (None if stop == "pack" else clock.get("achieved", 0.0) if stop == "route"
+                 else placed_fmax(workdir / f"{name}_{width}_nextpnr.log")),
         "fmax_from": stop,
         "lut": util.get("TRELLIS_COMB", {}).get("used", 0),
         "ff": util.get("TRELLIS_FF", {}).get("used", 0),
