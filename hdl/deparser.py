@@ -1,9 +1,10 @@
 """The deparser: the new header bytes of a packet, ready to be merged with its payload.
 
 Valid headers are emitted in declaration order, each at the offset given by the sizes of the
-valid headers before it; IPv4 options are copied from the window where the parser found them;
-then come the window bytes after the parsed headers (``window[plen:wlen]``). Every placement
-is a multiplexer over the few offsets it can take (found statically), not a barrel shifter.
+valid headers before it, with the IPv4 options the parser copied out of the window. Every
+placement is a multiplexer over the few offsets it can take (found statically), not a barrel
+shifter. The bytes behind the parsed headers (``packet[plen:]``) are not the deparser's: the
+output stage takes them from the data FIFO, which holds the whole packet.
 The IPv4 checksum of every header in ``Program.checksums`` is recomputed here.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from wirespeed.compiler import ir
-from wirespeed.hdl.parser import ParseGraph, varlen_sizes
+from wirespeed.hdl.parser import varlen_sizes
 from wirespeed.hdl.phv import Phv, fit
 
 
@@ -59,11 +60,26 @@ def emitted_headers(program: ir.Program) -> list[ir.HeaderInstance]:
     return [h for h in program.headers if h.name in possible]
 
 
+def field_names(h: ir.HeaderInstance) -> list[str]:
+    """The PHV names of the header's fields (and of its variable part's bytes)."""
+    return [f"f:{h.name}.{f.name}" for f in h.type.fields] + (
+        [f"vb:{h.name}"] if h.type.varlen else [])
+
+
 def header_value(phv: Phv, h: ir.HeaderInstance, overrides: dict[str, Value]) -> Value:
     """The header's fixed fields as one big-endian number."""
     parts = [overrides.get(f.name, phv[f"f:{h.name}.{f.name}"]) for f in h.type.fields]
     return Cat(*[fit(p, f.width) for p, f in zip(reversed(parts), reversed(h.type.fields),
                                                   strict=True)])
+
+
+def tree_sum(values: list[Value]) -> Value:
+    """The sum as a balanced tree of adders: log2(n) adders deep, where ``sum()`` chains n."""
+    level = list(values)
+    while len(level) > 1:
+        level = [a + b for a, b in zip(level[0::2], level[1::2], strict=False)] + \
+            level[len(level) // 2 * 2:]
+    return level[0]
 
 
 def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Value,
@@ -74,7 +90,7 @@ def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Valu
     words += [Cat(options[8 * (2 * j + 1): 8 * (2 * j + 2)], options[8 * 2 * j: 8 * (2 * j + 1)])
               for j in range(options_bytes // 2)]
     total = Signal(16 + 6, name="csum_total")
-    m.d.comb += total.eq(sum(words))
+    m.d.comb += total.eq(tree_sum(words))
     folded = Signal(17, name="csum_fold")
     m.d.comb += folded.eq(total[:16] + total[16:])
     final = (folded[:16] + folded[16])[:16]
@@ -85,10 +101,8 @@ HEADERS_PER_STAGE = 3
 
 
 class DeparserHw:
-    def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int) -> None:
+    def __init__(self, program: ir.Program) -> None:
         self.program = program
-        self.graph = graph
-        self.H = window_bytes
         self.headers = emitted_headers(program)
         # the offsets each header can start at in the output, from the sizes of those before
         self.starts: list[set[int]] = []
@@ -98,48 +112,28 @@ class DeparserHw:
             sizes = [h.type.fixed_bytes + n for n in
                      (varlen_sizes(h.type.varlen) if h.type.varlen else [0])]
             ends = {e + s for e in ends for s in [0, *sizes]}
-        self.header_totals = ends
-        self.plens = graph.accept_lengths or {0}
-        # where each variable-length part can sit in the window (after its header's fixed part)
-        self.varlen_at: dict[str, set[int]] = {h.name: set() for h in program.headers}
-        for (state, i), offsets in graph.extract_at.items():
-            name = program.state(state).extracts[i]
-            fixed = program.header(name).type.fixed_bytes
-            self.varlen_at[name] |= {o + fixed for o in offsets}
-        self.out_bytes = max(ends) + self.H - min(self.plens)
+        self.out_bytes = max(1, max(ends))
 
     def deparse(self, m: Module, phv: Phv, cut: Callable[[], None]) -> tuple[Value, Value]:
-        """The output header bytes (``out_bytes`` lanes) and how many are used.
+        """The packet's new header bytes (``out_bytes`` lanes) and how many are used; the
+        output stage follows them with the packet's bytes from ``plen`` on.
 
-        Built back to front: start from the window bytes behind the parsed headers, then for
-        each header from the last to the first, if it is valid, shift what follows it up by its
-        size and put it in front. A fixed-size header is a constant shift; only headers with a
-        variable part multiplex over their few possible sizes.
+        Built back to front: for each header from the last to the first, if it is valid, shift
+        what follows it up by its size and put it in front. A fixed-size header is a constant
+        shift; only headers with a variable part multiplex over their few possible sizes.
 
-        ``cut()`` registers the PHV (a pipeline stage). The checksums, the options and the tail
-        are one stage; then every ``HEADERS_PER_STAGE`` headers, so no stage chains more than a
-        few multiplexers (in one stage, the deparser was the ACL pipeline's longest path: 33 LUT
-        levels from the tail length to the output)."""
-        H, out_bytes = self.H, self.out_bytes
-        plen = phv["plen"]
-        tail_len = Signal(range(H + 1), name="tail_len")
-        m.d.comb += tail_len.eq(phv["wlen"] - plen)
-        tail = Signal(8 * H, name="tail")
-        with m.Switch(plen):
-            for p in sorted(self.plens):
-                with m.Case(p):
-                    m.d.comb += tail.eq(phv["window"][8 * p:])
-        phv["dp:acc"] = tail & byte_mask(m, tail_len, H)
-        phv["dp:len"] = tail_len
+        ``cut()`` registers the PHV (a pipeline stage). The checksums and the options are one
+        stage; then every ``HEADERS_PER_STAGE`` headers, so no stage chains more than a few
+        multiplexers (in one stage, the deparser was the ACL pipeline's longest path: 33 LUT
+        levels)."""
+        phv["dp:acc"] = Const(0, 0)
+        phv["dp:len"] = Const(0, range(self.out_bytes + 1))
+        phv.delayed(m, [name for h in self.headers if h.name in self.program.checksums
+                        for name in field_names(h)])
         for h in self.headers:
             if h.type.varlen:
-                max_opt = h.type.varlen.max_bytes
-                raw = Signal(8 * max_opt, name=f"opts_{h.name}")
-                with m.Switch(phv[f"vo:{h.name}"]):
-                    for o in sorted(self.varlen_at[h.name]):
-                        with m.Case(o):
-                            m.d.comb += raw.eq(fit(phv["window"][8 * o:], 8 * max_opt))
-                phv[f"dp:opts:{h.name}"] = raw & byte_mask(m, phv[f"vl:{h.name}"], max_opt)
+                phv[f"dp:opts:{h.name}"] = phv[f"vb:{h.name}"] & byte_mask(
+                    m, phv[f"vl:{h.name}"], h.type.varlen.max_bytes)
             if h.name in self.program.checksums:
                 zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
                 options = phv[f"dp:opts:{h.name}"] if h.type.varlen else Const(0, 8)
@@ -149,8 +143,9 @@ class DeparserHw:
         for k, h in enumerate(reversed(self.headers)):
             if k % HEADERS_PER_STAGE == 0:
                 cut()
+            phv.delayed(m, field_names(h))
             self._place(m, phv, h)
-        out = Signal(8 * out_bytes, name="deparsed")
+        out = Signal(8 * self.out_bytes, name="deparsed")
         m.d.comb += out.eq(phv["dp:acc"])
         return out, phv["dp:len"]
 

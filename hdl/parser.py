@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from wirespeed.compiler import ir
-from wirespeed.hdl.phv import ExprCompiler, Phv, UnsupportedOnFpga
+from wirespeed.hdl.phv import ExprCompiler, Phv, UnsupportedOnFpga, fit
 
 
 def varlen_sizes(v: ir.VarLen) -> list[int]:
@@ -108,7 +108,7 @@ def match_select(key: Value, match: ir.Match) -> Value:
 
 class ParserHw:
     """Builds the parser into ``m``; ``parse`` returns the PHV with every header's fields and
-    validity, ``accepted`` and ``plen`` (bytes parsed), and each varlen part's offset/length."""
+    validity, ``accepted`` and ``plen`` (bytes parsed), and each varlen part's length and bytes."""
 
     def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int) -> None:
         self.program = program
@@ -124,8 +124,8 @@ class ParserHw:
             for f in h.type.fields:
                 phv[f"f:{h.name}.{f.name}"] = Const(0, f.width)
             if h.type.varlen:
-                phv[f"vo:{h.name}"] = Const(0, range(H + 1))
                 phv[f"vl:{h.name}"] = Const(0, range(h.type.varlen.max_bytes + 1))
+                phv[f"vb:{h.name}"] = Const(0, 8 * h.type.varlen.max_bytes)
         for meta in program.metadata:
             phv[f"m:meta.{meta.name}"] = Const(0, meta.width)
         phv["m:std.ingress_port"] = port
@@ -174,8 +174,15 @@ class ParserHw:
                     m.d.comb += nbytes.eq(scaled + v.offset)
                     ok = ok & (scaled + v.offset >= 0) & (scaled <= v.max_bytes - v.offset)
                     ok = ok & (offset + fixed + nbytes <= wlen)
-                    phv[f"vo:{header}"] = Mux(reach, offset + fixed, phv[f"vo:{header}"])
+                    # the variable part's bytes, copied out of the window here so that the
+                    # window itself does not have to travel down the pipeline to the deparser
+                    raw = Signal(8 * v.max_bytes, name=f"xv_{sid}_{header}")
+                    with m.Switch(offset):
+                        for o in sorted(graph.extract_at[(name, i)]):
+                            with m.Case(o):
+                                m.d.comb += raw.eq(fit(window[8 * (o + fixed):], 8 * v.max_bytes))
                     phv[f"vl:{header}"] = Mux(reach, nbytes, phv[f"vl:{header}"])
+                    phv[f"vb:{header}"] = Mux(reach, raw, phv[f"vb:{header}"])
                     end = end + nbytes
                 new_offset = Signal(range(H + 1), name=f"end_{sid}_{i}")
                 m.d.comb += new_offset.eq(end)

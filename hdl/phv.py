@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import assert_never
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib.memory import Memory
 from wirespeed.compiler import ir
 from wirespeed.hdl.crc import hardware_crc
 
@@ -50,6 +51,11 @@ class Phv:
     def __init__(self, values: dict[str, Value] | None = None) -> None:
         self.values: dict[str, Value] = dict(values or {})
         self._next_pred = 0
+        # name -> (the value when tracked, stages cut since, the value the PHV holds now while
+        # no stage has changed it)
+        self._tracked: dict[str, tuple[Value, int, Value]] = {}
+        self._delays = 0
+        self._clock: Signal | None = None
 
     def __getitem__(self, name: str) -> Value:
         return self.values[name]
@@ -69,12 +75,53 @@ class Phv:
     def cut(self, m: Module, stage: str) -> None:
         """Register every value: the next stage starts from flip-flops."""
         registered = {}
-        for name, value in self.values.items():
-            value = Value.cast(value)
+        for name, raw in self.values.items():
+            value = Value.cast(raw)
             reg = Signal(len(value), name=f"{stage}_{_ident(name)}")
             m.d.sync += reg.eq(value)
             registered[name] = reg
+            if name in self._tracked:
+                source, stages, now = self._tracked.pop(name)
+                if raw is now:
+                    self._tracked[name] = (source, stages + 1, reg)
         self.values = registered
+
+    def track(self, names: list[str]) -> None:
+        """Follow these values down the pipeline: while no stage changes one, ``delayed`` can
+        fetch it from a memory written when it was tracked instead of from a register per
+        stage. The pipeline never stalls, so ``n`` stages later is ``n`` clocks later."""
+        for name in names:
+            self._tracked[name] = (self.values[name], 0, self.values[name])
+
+    def delayed(self, m: Module, names: list[str]) -> None:
+        """Replace those of ``names`` that no stage has changed since they were tracked (and
+        that are two or more stages old) by the read port of one memory: a value no stage
+        reads any more then leaves no flip-flops behind (synthesis removes the dead ones), where
+        a wide header field carried to the deparser costs one register per stage."""
+        groups: dict[int, list[str]] = {}
+        for name in names:
+            if name in self._tracked:
+                source, stages, now = self._tracked[name]
+                if self.values[name] is now and stages >= 2:
+                    groups.setdefault(stages, []).append(name)
+        for stages, group in groups.items():
+            if self._clock is None:
+                self._clock = Signal(8, name="delay_clock")
+                m.d.sync += self._clock.eq(self._clock + 1)
+            depth = 1 << (stages - 1).bit_length()  # holds ``stages`` clocks of writes
+            bits = (depth - 1).bit_length()
+            sources = [Value.cast(self._tracked.pop(name)[0]) for name in group]
+            mem = Memory(shape=sum(len(v) for v in sources), depth=depth, init=[])
+            m.submodules[f"delay{self._delays}"] = mem
+            self._delays += 1
+            write, read = mem.write_port(), mem.read_port()
+            # written in the clock the values were tracked, read one clock before they are due
+            m.d.comb += [write.addr.eq(self._clock[:bits]), write.data.eq(Cat(*sources)),
+                         write.en.eq(1), read.addr.eq(self._clock[:bits] - (stages - 1))]
+            lsb = 0
+            for name, value in zip(group, sources, strict=True):
+                self.values[name] = read.data[lsb:lsb + len(value)]
+                lsb += len(value)
 
 
 def _ident(name: str) -> str:

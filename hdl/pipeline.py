@@ -3,15 +3,16 @@
 ::
 
     i ─▶ framer ─┬─ header window ─▶ parser ─▶ control (2 stages per table) ─▶ deparser ─▶ result FIFO ─┐
-                 └─ beats behind the window ─────────────────▶ data FIFO ──────────────────────────────┤
+                 └─ every beat of the packet ─────────────────▶ data FIFO ─────────────────────────────┤
                                                                                  output stage ◀───────┘ ─▶ o
 
-The framer cuts each packet into its header window (the first ``H`` bytes, ``H`` the deepest
-parse path rounded up to whole beats) and the beats behind it. The window goes through a
-fixed-latency pipeline that never stalls (the framer holds a credit per result FIFO slot);
-the rest waits in the data FIFO. The output stage emits the new header bytes and then the
-stored beats through a gearbox that realigns them by any number of bytes, one beat per clock.
-Dropped packets are drained from the data FIFO without output. Direct counters are updated
+The framer copies the first ``H`` bytes of each packet (``H`` the deepest parse path rounded up
+to whole beats) into the header window and writes every beat into the data FIFO. The window's
+parse goes through a fixed-latency pipeline that never stalls (the framer holds a credit per
+result FIFO slot) and comes out as the new header bytes; the window itself stops at the parser.
+The output stage emits those header bytes and then the packet's stored bytes from the end of
+the parsed headers on, through a gearbox that realigns them by any number of bytes, one beat
+per clock. Dropped packets are drained from the data FIFO without output. Direct counters are updated
 when a packet leaves the output stage, with its original length.
 """
 
@@ -123,7 +124,7 @@ class Pipeline(wiring.Component):
                  clock_hz: int = DEFAULT_CLOCK_HZ) -> None:
         self.plan = Plan.of(program, width, clock_hz)
         self.init_slots = init_slots or {}
-        self.deparser = DeparserHw(program, self.plan.graph, self.plan.window_bytes)
+        self.deparser = DeparserHw(program)
         super().__init__({
             "i": In(packet_stream(width)),
             "o": Out(packet_stream(width)),
@@ -207,8 +208,8 @@ class Pipeline(wiring.Component):
                 m.d.sync += wlen.eq(Mux(position == 0, 0, wlen) + count)
                 if not plan.store_and_forward:
                     m.d.comb += issue.eq((position == HB - 1) | i.last)
-            with m.Else():
-                m.d.comb += [data_fifo.w_en.eq(1), data_fifo.w_data.eq(Cat(i.data, i.keep, i.last))]
+            # the whole packet waits in the data FIFO; the window is a copy for the parser
+            m.d.comb += [data_fifo.w_en.eq(1), data_fifo.w_data.eq(Cat(i.data, i.keep, i.last))]
             with m.If(position == 0):
                 m.d.sync += [port.eq(i.port), tag.eq(i.tag)]
             m.d.sync += [beat.eq(Mux(i.last, 0, Mux(position < HB, position + 1, HB))),
@@ -218,6 +219,8 @@ class Pipeline(wiring.Component):
         # ------------------------------------------------------------ header pipeline
         parser = ParserHw(program, plan.graph, H)
         phv = parser.parse(m, window, wlen, port)
+        # the deparser takes the fields no stage changes from memories (``Phv.delayed``)
+        phv.track([name for name in phv.values if name.startswith(("f:", "vb:"))])
         if plan.store_and_forward:
             phv["m:std.packet_length"] = frame_len
             # an oversized frame is refused like a packet the parser rejects
@@ -225,7 +228,6 @@ class Pipeline(wiring.Component):
         phv["valid"] = desc_valid
         phv["more"] = more
         phv["tag"] = tag
-        phv["window"] = window
         phv["wlen"] = wlen
         control = ControlBuilder(m, program, units, {t.name: t for t in plan.tables},
                                  plan.clock_hz)
@@ -242,6 +244,7 @@ class Pipeline(wiring.Component):
             "port": ir.PORT_WIDTH,
             "tag": TAG_WIDTH,
             "wlen": range(H + 1),
+            "plen": range(H + 1),
             **{f"cnt_en_{t}": 1 for t in counters},
             **{f"cnt_idx_{t}": units[t].counter.shape() for t in counters},
         })
@@ -250,11 +253,13 @@ class Pipeline(wiring.Component):
         record = data.View(result, Signal(result.size))
         m.d.comb += [
             record.header.eq(header), record.header_len.eq(header_len),
-            # a frame shorter than an Ethernet header is dropped (the reference model's rule)
+            # a frame shorter than an Ethernet header is dropped (the reference model's rule);
+            # one with bytes behind the window is longer than the parse plus 14 (``Plan.of``)
             record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
-                           ((header_len < MIN_FRAME_BYTES) & ~phv["more"])),
+                           (((header_len + phv["wlen"]) < (phv["plen"] + MIN_FRAME_BYTES)) &
+                            ~phv["more"])),
             record.more.eq(phv["more"]), record.port.eq(egress), record.tag.eq(phv["tag"]),
-            record.wlen.eq(phv["wlen"]),
+            record.wlen.eq(phv["wlen"]), record.plen.eq(phv["plen"]),
         ]
         for t in counters:
             # a packet the parser rejected never ran the control: it counts nowhere
@@ -300,14 +305,22 @@ class Pipeline(wiring.Component):
 
 
         # ------------------------------------------------------------ output stage
+        # A packet leaves as its new header bytes (from the result) and then its own bytes
+        # from ``plen`` on (from the data FIFO, which holds all of it): whole beats before
+        # ``plen`` are skipped, and the beat holding byte ``plen`` is shifted down by
+        # ``plen % B`` lanes. A dropped packet, or one whose bytes all belong to its headers,
+        # is drained from the FIFO without output.
         cur = data.View(result, Signal(result.size))
         cur_valid = Signal()
         chunk_pos = Signal(range(self.deparser.out_bytes // B + 2))
         in_data = Signal()
+        draining = Signal()
+        skip_left = Signal(range(H + 1))  # bytes of the packet still to skip
         length_acc = Signal(32)
         done = Signal()
         done_len = Signal(32)
         head = data.View(data.StructLayout({"data": W, "keep": B, "last": 1}), data_fifo.r_data)
+        head_count = popcount(head.keep)
 
         chunk_valid = Signal()
         chunk = Signal(W)
@@ -318,50 +331,67 @@ class Pipeline(wiring.Component):
         header_left = Signal(range(self.deparser.out_bytes + 1))
         m.d.comb += header_left.eq(cur.header_len - chunk_pos * B)
         last_header_chunk = header_left <= B
+        tail_empty = ~cur.more & (cur.wlen == cur.plen)
+        lane_bits = (B - 1).bit_length()
+        whole_beat_left = skip_left >= B
+        shift = Signal(range(B))
+        m.d.comb += shift.eq(skip_left[:lane_bits] if lane_bits else 0)
+        head_shifted = Signal(W)
+        with m.Switch(shift):  # ``plen % B`` takes the few values the parse graph allows
+            for lanes in sorted({p % B for p in plan.graph.accept_lengths} | {0}):
+                with m.Case(lanes):
+                    m.d.comb += head_shifted.eq(head.data >> (8 * lanes))
         with m.If(cur_valid):
-            with m.If(cur.drop):
-                with m.If(~cur.more):
-                    m.d.comb += [done.eq(1), done_len.eq(cur.wlen)]
-                with m.Else():
-                    m.d.comb += data_fifo.r_en.eq(1)
-                    with m.If(data_fifo.r_rdy):
-                        m.d.sync += length_acc.eq(length_acc + popcount(head.keep))
-                        with m.If(head.last):
-                            m.d.comb += [done.eq(1),
-                                         done_len.eq(length_acc + popcount(head.keep))]
+            with m.If(cur.drop | draining):
+                m.d.comb += data_fifo.r_en.eq(1)
+                with m.If(data_fifo.r_rdy):
+                    m.d.sync += length_acc.eq(length_acc + head_count)
+                    with m.If(head.last):
+                        m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
             with m.Elif(~in_data):
                 m.d.comb += [
                     chunk_valid.eq(1),
                     chunk.eq(cur.header.word_select(chunk_pos, W)),
                     chunk_count.eq(Mux(last_header_chunk, header_left, B)),
-                    chunk_last.eq(last_header_chunk & ~cur.more),
+                    chunk_last.eq(last_header_chunk & tail_empty),
                 ]
                 with m.If(chunk_taken):
                     m.d.sync += chunk_pos.eq(chunk_pos + 1)
                     with m.If(last_header_chunk):
-                        with m.If(cur.more):
-                            m.d.sync += in_data.eq(1)
-                        with m.Else():
-                            m.d.comb += [done.eq(1), done_len.eq(cur.wlen)]
+                        m.d.sync += [in_data.eq(~tail_empty), draining.eq(tail_empty)]
+                # the beats before ``plen`` go while the header is sent (the FIFO is idle), so
+                # a packet costs max(header, skipped) + the rest: as many clocks as it came in
+                # when its headers did not grow. With no byte behind the headers, the last beat
+                # is the drain's to take.
+                with m.If(whole_beat_left & ~tail_empty):
+                    m.d.comb += data_fifo.r_en.eq(1)
+                    with m.If(data_fifo.r_rdy):
+                        m.d.sync += [skip_left.eq(skip_left - B),
+                                     length_acc.eq(length_acc + head_count)]
+            with m.Elif(whole_beat_left):
+                m.d.comb += data_fifo.r_en.eq(1)
+                with m.If(data_fifo.r_rdy):
+                    m.d.sync += [skip_left.eq(skip_left - B),
+                                 length_acc.eq(length_acc + head_count)]
             with m.Else():
                 m.d.comb += [
                     chunk_valid.eq(data_fifo.r_rdy),
-                    chunk.eq(head.data),
-                    chunk_count.eq(popcount(head.keep)),
+                    chunk.eq(head_shifted),
+                    chunk_count.eq(head_count - shift),
                     chunk_last.eq(head.last),
                     data_fifo.r_en.eq(chunk_taken),
                 ]
                 with m.If(chunk_taken):
-                    m.d.sync += length_acc.eq(length_acc + popcount(head.keep))
+                    m.d.sync += [skip_left.eq(0), length_acc.eq(length_acc + head_count)]
                     with m.If(head.last):
-                        m.d.comb += [done.eq(1), done_len.eq(length_acc + popcount(head.keep))]
+                        m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
 
         load = ~cur_valid | done
         with m.If(load):
             m.d.comb += [result_fifo.r_en.eq(1), popped.eq(result_fifo.r_rdy)]
             m.d.sync += [cur_valid.eq(result_fifo.r_rdy), cur.as_value().eq(result_fifo.r_data),
-                         chunk_pos.eq(0), in_data.eq(0),
-                         length_acc.eq(data.View(result, result_fifo.r_data).wlen)]
+                         chunk_pos.eq(0), in_data.eq(0), draining.eq(0), length_acc.eq(0),
+                         skip_left.eq(data.View(result, result_fifo.r_data).plen)]
 
         for t, counter in counters.items():
             m.d.comb += [counter.update.eq(done & cur_valid & cur[f"cnt_en_{t}"]),
