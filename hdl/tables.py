@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
 from amaranth.lib.memory import Memory
 from wirespeed.compiler import ir
 
@@ -258,12 +258,26 @@ class TableUnit(Elaboratable):
                 ]
 
     def _tcam(self, m: Module) -> None:
+        """The match half of each slot (valid, value/mask, lo/hi) is registers, compared in
+        parallel; the result half (action, parameters, counter) is one LUT-RAM read at the
+        winning slot's index. The priority tree then carries an index of log2(slots) bits
+        rather than the whole result, and the results cost no flip-flops."""
         d = self.desc
-        slots = [Signal(d.entry_width, name=f"slot{i}", init=self.init_slots.get(i, 0))
+        result_lsb = d.layout()["action"][0]  # the result fields come after the match fields
+        result_width = d.entry_width - result_lsb
+        slots = [Signal(result_lsb, name=f"slot{i}",
+                        init=self.init_slots.get(i, 0) & ((1 << result_lsb) - 1))
                  for i in range(d.slots)]
+        results = Memory(shape=result_width, depth=d.slots,
+                         init=[self.init_slots.get(i, 0) >> result_lsb for i in range(d.slots)])
+        m.submodules.results = results
+        write = results.write_port()
+        read = results.read_port(domain="comb")
         for i, slot in enumerate(slots):
             with m.If(self.commit & (self.commit_slot == i)):
-                m.d.sync += slot.eq(self.staging[:d.entry_width])
+                m.d.sync += slot.eq(self.staging[:result_lsb])
+        m.d.comb += [write.addr.eq(self.commit_slot), write.data.eq(self.staging[result_lsb:]),
+                     write.en.eq(self.commit & (self.commit_slot < d.slots))]
         matches = []
         for slot in slots:
             cond = self._field(slot, "valid") & (
@@ -273,9 +287,9 @@ class TableUnit(Elaboratable):
                 part = self.key[lsb:lsb + width]
                 cond &= (part >= self._field(slot, f"lo{i}")) & (part <= self._field(slot, f"hi{i}"))
             matches.append(cond)
-        results = [Cat(self._field(slot, "action"), self._field(slot, "params"),
-                       self._field(slot, "counter")) for slot in slots]
-        hit, result = first_match(matches, results)
+        hit, index = first_match(matches, [Const(i, bits_for(d.slots)) for i in range(d.slots)])
+        m.d.comb += read.addr.eq(index)
+        result = read.data
         action, params, counter = (result[:d.action_bits],
                                    result[d.action_bits:d.action_bits + d.param_width],
                                    result[d.action_bits + d.param_width:])
