@@ -3,8 +3,8 @@
 Valid headers are emitted in declaration order, each at the offset given by the sizes of the
 valid headers before it, with the IPv4 options the parser copied out of the window. Every
 placement is a multiplexer over the few offsets it can take (found statically), not a barrel
-shifter. The bytes behind the parsed headers (``packet[plen:]``) are not the deparser's: the
-output stage takes them from the data FIFO, which holds the whole packet.
+shifter. Behind the headers come the packet's bytes up to the next beat boundary; the rest of
+the packet is not the deparser's: the output stage takes its beats, whole, from the data FIFO.
 The IPv4 checksum of every header in ``Program.checksums`` is recomputed here.
 """
 
@@ -101,8 +101,9 @@ HEADERS_PER_STAGE = 3
 
 
 class DeparserHw:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, fragment_bytes: int) -> None:
         self.program = program
+        self.fragment_bytes = fragment_bytes
         self.headers = emitted_headers(program)
         # the offsets each header can start at in the output, from the sizes of those before
         self.starts: list[set[int]] = []
@@ -112,11 +113,12 @@ class DeparserHw:
             sizes = [h.type.fixed_bytes + n for n in
                      (varlen_sizes(h.type.varlen) if h.type.varlen else [0])]
             ends = {e + s for e in ends for s in [0, *sizes]}
-        self.out_bytes = max(1, max(ends))
+        self.out_bytes = max(ends) + fragment_bytes
 
     def deparse(self, m: Module, phv: Phv, cut: Callable[[], None]) -> tuple[Value, Value]:
-        """The packet's new header bytes (``out_bytes`` lanes) and how many are used; the
-        output stage follows them with the packet's bytes from ``plen`` on.
+        """The packet's new header bytes, then its bytes from the end of the parsed headers to
+        the next beat boundary (``dp:fragment``): ``out_bytes`` lanes, and how many are used.
+        The output stage follows them with the packet's next beats.
 
         Built back to front: for each header from the last to the first, if it is valid, shift
         what follows it up by its size and put it in front. A fixed-size header is a constant
@@ -126,10 +128,15 @@ class DeparserHw:
         stage; then every ``HEADERS_PER_STAGE`` headers, so no stage chains more than a few
         multiplexers (in one stage, the deparser was the ACL pipeline's longest path: 33 LUT
         levels)."""
-        phv["dp:acc"] = Const(0, 0)
-        phv["dp:len"] = Const(0, range(self.out_bytes + 1))
-        phv.delayed(m, [name for h in self.headers if h.name in self.program.checksums
-                        for name in field_names(h)])
+        phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
+                    [name for h in self.headers if h.name in self.program.checksums
+                     for name in field_names(h)])
+        # the packet's bytes behind the headers up to a beat boundary (read from the window
+        # by the pipeline, where ``dp:fragment`` is set): the rest follows them beat by beat
+        fragment_len = phv["dp:fragment_len"]
+        phv["dp:acc"] = fit(phv["dp:fragment"], 8 * self.fragment_bytes) & byte_mask(
+            m, fragment_len, self.fragment_bytes)
+        phv["dp:len"] = fragment_len
         for h in self.headers:
             if h.type.varlen:
                 phv[f"dp:opts:{h.name}"] = phv[f"vb:{h.name}"] & byte_mask(

@@ -124,7 +124,7 @@ class Pipeline(wiring.Component):
                  clock_hz: int = DEFAULT_CLOCK_HZ) -> None:
         self.plan = Plan.of(program, width, clock_hz)
         self.init_slots = init_slots or {}
-        self.deparser = DeparserHw(program)
+        self.deparser = DeparserHw(program, fragment_bytes=self.plan.lanes - 1)
         super().__init__({
             "i": In(packet_stream(width)),
             "o": Out(packet_stream(width)),
@@ -219,8 +219,28 @@ class Pipeline(wiring.Component):
         # ------------------------------------------------------------ header pipeline
         parser = ParserHw(program, plan.graph, H)
         phv = parser.parse(m, window, wlen, port)
+        # The packet's bytes after the parsed headers, up to the next beat boundary, go out
+        # right behind the new headers; the output stage then takes the packet's beats from
+        # there on whole, so a packet whose header size did not change leaves as it came, a
+        # beat per clock. ``plen`` takes the few values the parse graph allows.
+        fragment = Signal(8 * (B - 1) or 1, name="fragment")
+        fragment_len = Signal(range(B), name="fragment_len")
+        resume = Signal(range(HB + 1), name="resume_beat")  # the first beat sent whole
+        with m.Switch(phv["plen"]):
+            for p in sorted(plan.graph.accept_lengths):
+                end = -(-p // B) * B
+                with m.Case(p):
+                    m.d.comb += [
+                        fragment.eq(fit(window[8 * p:8 * end], len(fragment))),
+                        fragment_len.eq(Mux(wlen < end, wlen - p, end - p)),
+                        resume.eq(end // B),
+                    ]
+        phv["dp:fragment"], phv["dp:fragment_len"] = fragment, fragment_len
+        # nothing after the fragment: the packet ends in its resume beat's predecessor
+        phv["ends_in_fragment"] = ~more & (wlen <= resume * B)
+        phv["resume"] = resume
         # the deparser takes the fields no stage changes from memories (``Phv.delayed``)
-        phv.track([name for name in phv.values if name.startswith(("f:", "vb:"))])
+        phv.track([name for name in phv.values if name.startswith(("f:", "vb:", "dp:"))])
         if plan.store_and_forward:
             phv["m:std.packet_length"] = frame_len
             # an oversized frame is refused like a packet the parser rejects
@@ -243,8 +263,8 @@ class Pipeline(wiring.Component):
             "more": 1,
             "port": ir.PORT_WIDTH,
             "tag": TAG_WIDTH,
-            "wlen": range(H + 1),
-            "plen": range(H + 1),
+            "resume": range(HB + 1),
+            "ends_in_fragment": 1,
             **{f"cnt_en_{t}": 1 for t in counters},
             **{f"cnt_idx_{t}": units[t].counter.shape() for t in counters},
         })
@@ -256,10 +276,11 @@ class Pipeline(wiring.Component):
             # a frame shorter than an Ethernet header is dropped (the reference model's rule);
             # one with bytes behind the window is longer than the parse plus 14 (``Plan.of``)
             record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
-                           (((header_len + phv["wlen"]) < (phv["plen"] + MIN_FRAME_BYTES)) &
+                           (((header_len + phv["wlen"]) <
+                             (phv["plen"] + phv["dp:fragment_len"] + MIN_FRAME_BYTES)) &
                             ~phv["more"])),
             record.more.eq(phv["more"]), record.port.eq(egress), record.tag.eq(phv["tag"]),
-            record.wlen.eq(phv["wlen"]), record.plen.eq(phv["plen"]),
+            record.resume.eq(phv["resume"]), record.ends_in_fragment.eq(phv["ends_in_fragment"]),
         ]
         for t in counters:
             # a packet the parser rejected never ran the control: it counts nowhere
@@ -305,17 +326,17 @@ class Pipeline(wiring.Component):
 
 
         # ------------------------------------------------------------ output stage
-        # A packet leaves as its new header bytes (from the result) and then its own bytes
-        # from ``plen`` on (from the data FIFO, which holds all of it): whole beats before
-        # ``plen`` are skipped, and the beat holding byte ``plen`` is shifted down by
-        # ``plen % B`` lanes. A dropped packet, or one whose bytes all belong to its headers,
-        # is drained from the FIFO without output.
+        # A packet leaves as its new header bytes (from the result, which ends with the
+        # fragment up to a beat boundary) and then its own beats from ``resume`` on, whole, out
+        # of the data FIFO, which holds all of it; the beats before ``resume`` are skipped
+        # while the header goes out. A dropped packet, or one that ends in its fragment, is
+        # drained from the FIFO without output.
         cur = data.View(result, Signal(result.size))
         cur_valid = Signal()
         chunk_pos = Signal(range(self.deparser.out_bytes // B + 2))
         in_data = Signal()
         draining = Signal()
-        skip_left = Signal(range(H + 1))  # bytes of the packet still to skip
+        skip_left = Signal(range(HB + 1))  # beats of the packet still to skip
         length_acc = Signal(32)
         done = Signal()
         done_len = Signal(32)
@@ -331,16 +352,6 @@ class Pipeline(wiring.Component):
         header_left = Signal(range(self.deparser.out_bytes + 1))
         m.d.comb += header_left.eq(cur.header_len - chunk_pos * B)
         last_header_chunk = header_left <= B
-        tail_empty = ~cur.more & (cur.wlen == cur.plen)
-        lane_bits = (B - 1).bit_length()
-        whole_beat_left = skip_left >= B
-        shift = Signal(range(B))
-        m.d.comb += shift.eq(skip_left[:lane_bits] if lane_bits else 0)
-        head_shifted = Signal(W)
-        with m.Switch(shift):  # ``plen % B`` takes the few values the parse graph allows
-            for lanes in sorted({p % B for p in plan.graph.accept_lengths} | {0}):
-                with m.Case(lanes):
-                    m.d.comb += head_shifted.eq(head.data >> (8 * lanes))
         with m.If(cur_valid):
             with m.If(cur.drop | draining):
                 m.d.comb += data_fifo.r_en.eq(1)
@@ -353,36 +364,35 @@ class Pipeline(wiring.Component):
                     chunk_valid.eq(1),
                     chunk.eq(cur.header.word_select(chunk_pos, W)),
                     chunk_count.eq(Mux(last_header_chunk, header_left, B)),
-                    chunk_last.eq(last_header_chunk & tail_empty),
+                    chunk_last.eq(last_header_chunk & cur.ends_in_fragment),
                 ]
                 with m.If(chunk_taken):
                     m.d.sync += chunk_pos.eq(chunk_pos + 1)
                     with m.If(last_header_chunk):
-                        m.d.sync += [in_data.eq(~tail_empty), draining.eq(tail_empty)]
-                # the beats before ``plen`` go while the header is sent (the FIFO is idle), so
-                # a packet costs max(header, skipped) + the rest: as many clocks as it came in
-                # when its headers did not grow. With no byte behind the headers, the last beat
-                # is the drain's to take.
-                with m.If(whole_beat_left & ~tail_empty):
+                        m.d.sync += [in_data.eq(~cur.ends_in_fragment),
+                                     draining.eq(cur.ends_in_fragment)]
+                # The skipped beats go while the header is sent (the FIFO is idle then). When
+                # the packet ends in its fragment, its last beat is the drain's to take.
+                with m.If((skip_left != 0) & ~cur.ends_in_fragment):
                     m.d.comb += data_fifo.r_en.eq(1)
                     with m.If(data_fifo.r_rdy):
-                        m.d.sync += [skip_left.eq(skip_left - B),
+                        m.d.sync += [skip_left.eq(skip_left - 1),
                                      length_acc.eq(length_acc + head_count)]
-            with m.Elif(whole_beat_left):
+            with m.Elif(skip_left != 0):
                 m.d.comb += data_fifo.r_en.eq(1)
                 with m.If(data_fifo.r_rdy):
-                    m.d.sync += [skip_left.eq(skip_left - B),
+                    m.d.sync += [skip_left.eq(skip_left - 1),
                                  length_acc.eq(length_acc + head_count)]
             with m.Else():
                 m.d.comb += [
                     chunk_valid.eq(data_fifo.r_rdy),
-                    chunk.eq(head_shifted),
-                    chunk_count.eq(head_count - shift),
+                    chunk.eq(head.data),
+                    chunk_count.eq(head_count),
                     chunk_last.eq(head.last),
                     data_fifo.r_en.eq(chunk_taken),
                 ]
                 with m.If(chunk_taken):
-                    m.d.sync += [skip_left.eq(0), length_acc.eq(length_acc + head_count)]
+                    m.d.sync += length_acc.eq(length_acc + head_count)
                     with m.If(head.last):
                         m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
 
@@ -391,7 +401,7 @@ class Pipeline(wiring.Component):
             m.d.comb += [result_fifo.r_en.eq(1), popped.eq(result_fifo.r_rdy)]
             m.d.sync += [cur_valid.eq(result_fifo.r_rdy), cur.as_value().eq(result_fifo.r_data),
                          chunk_pos.eq(0), in_data.eq(0), draining.eq(0), length_acc.eq(0),
-                         skip_left.eq(data.View(result, result_fifo.r_data).plen)]
+                         skip_left.eq(data.View(result, result_fifo.r_data).resume)]
 
         for t, counter in counters.items():
             m.d.comb += [counter.update.eq(done & cur_valid & cur[f"cnt_en_{t}"]),
