@@ -336,6 +336,7 @@ class Pipeline(wiring.Component):
         chunk_pos = Signal(range(self.deparser.out_bytes // B + 2))
         in_data = Signal()
         draining = Signal()
+        fifo_done = Signal()  # the packet's last beat has left the data FIFO
         skip_left = Signal(range(HB + 1))  # beats of the packet still to skip
         length_acc = Signal(32)
         done = Signal()
@@ -366,18 +367,28 @@ class Pipeline(wiring.Component):
                     chunk_count.eq(Mux(last_header_chunk, header_left, B)),
                     chunk_last.eq(last_header_chunk & cur.ends_in_fragment),
                 ]
+                # The skipped beats go while the header is sent (the FIFO is idle then); all of
+                # them when the packet ends in its fragment.
+                pop = Signal()
+                m.d.comb += pop.eq(Mux(cur.ends_in_fragment, ~fifo_done, skip_left != 0) &
+                                   data_fifo.r_rdy)
+                with m.If(pop):
+                    m.d.comb += data_fifo.r_en.eq(1)
+                    m.d.sync += [skip_left.eq(skip_left - 1),
+                                 length_acc.eq(length_acc + head_count)]
+                    with m.If(head.last):
+                        m.d.sync += fifo_done.eq(1)
+                popped_last = pop & head.last
                 with m.If(chunk_taken):
                     m.d.sync += chunk_pos.eq(chunk_pos + 1)
                     with m.If(last_header_chunk):
-                        m.d.sync += [in_data.eq(~cur.ends_in_fragment),
-                                     draining.eq(cur.ends_in_fragment)]
-                # The skipped beats go while the header is sent (the FIFO is idle then). When
-                # the packet ends in its fragment, its last beat is the drain's to take.
-                with m.If((skip_left != 0) & ~cur.ends_in_fragment):
-                    m.d.comb += data_fifo.r_en.eq(1)
-                    with m.If(data_fifo.r_rdy):
-                        m.d.sync += [skip_left.eq(skip_left - 1),
-                                     length_acc.eq(length_acc + head_count)]
+                        with m.If(~cur.ends_in_fragment):
+                            m.d.sync += in_data.eq(1)
+                        with m.Elif(fifo_done | popped_last):
+                            m.d.comb += [done.eq(1), done_len.eq(
+                                length_acc + Mux(popped_last, head_count, 0))]
+                        with m.Else():
+                            m.d.sync += draining.eq(1)
             with m.Elif(skip_left != 0):
                 m.d.comb += data_fifo.r_en.eq(1)
                 with m.If(data_fifo.r_rdy):
@@ -400,7 +411,8 @@ class Pipeline(wiring.Component):
         with m.If(load):
             m.d.comb += [result_fifo.r_en.eq(1), popped.eq(result_fifo.r_rdy)]
             m.d.sync += [cur_valid.eq(result_fifo.r_rdy), cur.as_value().eq(result_fifo.r_data),
-                         chunk_pos.eq(0), in_data.eq(0), draining.eq(0), length_acc.eq(0),
+                         chunk_pos.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
+                         length_acc.eq(0),
                          skip_left.eq(data.View(result, result_fifo.r_data).resume)]
 
         for t, counter in counters.items():
