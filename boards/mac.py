@@ -178,7 +178,9 @@ class MacTx(wiring.Component):
                 with m.If(index != MIN_PAYLOAD):
                     m.d.sync += index.eq(index + 1)
                 with m.If(self.valid & self.last):
-                    with m.If(index + 1 < self._min_payload):
+                    # a comparison with a constant, not an adder: this is the transmit
+                    # clock's (125 MHz) longest path
+                    with m.If(index < self._min_payload - 1):
                         m.next = "PAD"
                     with m.Else():
                         m.d.sync += index.eq(0)
@@ -186,7 +188,7 @@ class MacTx(wiring.Component):
             with m.State("PAD"):
                 m.d.comb += [out_en.eq(1), out_data.eq(0), crc.en.eq(1)]
                 m.d.sync += index.eq(index + 1)
-                with m.If(index + 1 >= self._min_payload):
+                with m.If(index >= self._min_payload - 1):
                     m.d.sync += index.eq(0)
                     m.next = "FCS"
             with m.State("FCS"):

@@ -74,27 +74,30 @@ class WideToByte(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         data = Signal(self._lanes * 8)
-        keep = Signal(self._lanes)
         last = Signal()
         have = Signal()
         lane = Signal(range(self._lanes))
-        next_kept = Signal()
-        m.d.comb += next_kept.eq(Mux(lane == self._lanes - 1, 0, (keep >> (lane + 1))[0]))
+        final = Signal(range(self._lanes))  # the beat's last kept lane (keep is contiguous)
+        # ``at_final`` is a register, so taking the next beat (``i.ready``, the read side of
+        # the transmit FIFO at 125 MHz) waits on one flip-flop rather than on a lane index into
+        # ``keep``: that path held the transmit clock to 115.6 MHz (120.4 MHz with this)
+        at_final = Signal()
         beat_done = Signal()
         m.d.comb += [
             self.o.valid.eq(have),
             self.o.data.eq(data.word_select(lane, 8)),
-            self.o.last.eq(last & ~next_kept),
-            beat_done.eq(have & self.o.ready & ~next_kept),
+            self.o.last.eq(last & at_final),
+            beat_done.eq(have & self.o.ready & at_final),
             self.i.ready.eq(~have | beat_done),
         ]
         with m.If(have & self.o.ready):
-            m.d.sync += lane.eq(lane + 1)
+            m.d.sync += [lane.eq(lane + 1), at_final.eq(lane + 1 == final)]
         with m.If(beat_done):
             m.d.sync += [have.eq(0), lane.eq(0)]
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [data.eq(self.i.data), keep.eq(self.i.keep), last.eq(self.i.last),
-                         have.eq(1), lane.eq(0)]
+            count = sum(self.i.keep[k] for k in range(self._lanes))
+            m.d.sync += [data.eq(self.i.data), last.eq(self.i.last), have.eq(1), lane.eq(0),
+                         final.eq(Mux(count == 0, 0, count - 1)), at_final.eq(count <= 1)]
         return m
 
 
