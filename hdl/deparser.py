@@ -105,11 +105,9 @@ class DeparserHw:
         self.program = program
         self.fragment_bytes = fragment_bytes
         self.headers = emitted_headers(program)
-        # the offsets each header can start at in the output, from the sizes of those before
-        self.starts: list[set[int]] = []
+        # every length the headers can add up to, from the sizes each can take
         ends = {0}
         for h in self.headers:
-            self.starts.append(ends)
             sizes = [h.type.fixed_bytes + n for n in
                      (varlen_sizes(h.type.varlen) if h.type.varlen else [0])]
             ends = {e + s for e in ends for s in [0, *sizes]}

@@ -9,11 +9,12 @@
 The framer copies the first ``H`` bytes of each packet (``H`` the deepest parse path rounded up
 to whole beats) into the header window and writes every beat into the data FIFO. The window's
 parse goes through a fixed-latency pipeline that never stalls (the framer holds a credit per
-result FIFO slot) and comes out as the new header bytes; the window itself stops at the parser.
-The output stage emits those header bytes and then the packet's stored bytes from the end of
-the parsed headers on, through a gearbox that realigns them by any number of bytes, one beat
-per clock. Dropped packets are drained from the data FIFO without output. Direct counters are updated
-when a packet leaves the output stage, with its original length.
+result FIFO slot) and comes out as the new header bytes followed by the packet's bytes up to
+the next beat boundary (the fragment); the window itself stops at the parser. The output stage
+emits those bytes and then the packet's stored beats from that boundary on, through a gearbox
+that realigns them by any number of bytes, one beat per clock. Dropped packets are drained
+from the data FIFO without output. Direct counters are updated when a packet leaves the
+output stage, with its original length.
 """
 
 from __future__ import annotations
