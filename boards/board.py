@@ -16,6 +16,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import Component
 from wirespeed.boards import protocol
 from wirespeed.boards.nic import Nic, NicConfig
+from wirespeed.hdl.tables import TCAM_SLOT_LIMIT
 
 ETH_TX_HZ = 125e6
 UART_BAUD = 115200
@@ -32,6 +33,9 @@ class Board:
     pipeline_hz: float
     rx_delay_s: float = 2e-9      # RGMII receive clock to data skew added in the FPGA
     tx_clk_delay_s: float = 2e-9  # and on the forwarded transmit clock
+    # Run-time entries of each TCAM (lpm/ternary/range tables): a slot costs registers and
+    # comparators over the whole key, so the small devices hold fewer than the program asks.
+    tcam_slots: int = TCAM_SLOT_LIMIT
 
     def lpf_preferences(self) -> str:
         """Clock constraints on the RGMII receive clock pins. nextpnr ignores a FREQUENCY NET

@@ -19,7 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from wirespeed.boards.board import Board, BoardError, EthernetBoardTop, find_board
+from wirespeed.boards.board import (
+    Board,
+    BoardError,
+    EthernetBoardTop,
+    UartBoardTop,
+    find_board,
+)
 from wirespeed.boards.pipeline import ProgramPipeline
 
 NAME = "top"
@@ -59,6 +65,14 @@ class Resource:
 
 
 @dataclass
+class TableCapacity:
+    name: str
+    kind: str        # the match unit: "hash", "tcam" or "none"
+    entries: int     # run-time entries the board's pipeline holds
+    requested: int   # the program's ``size``
+
+
+@dataclass
 class BuildReport:
     program: str
     board: str
@@ -66,6 +80,7 @@ class BuildReport:
     width: int
     resources: dict[str, Resource] = field(default_factory=dict)
     clocks: list[ClockTiming] = field(default_factory=list)
+    tables: list[TableCapacity] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     bitstream: str | None = None
 
@@ -98,6 +113,11 @@ class BuildReport:
             lines.append(f"  {c.name:<28} {c.achieved_mhz:7.2f} MHz  (constraint "
                          f"{c.constraint_mhz:.2f} MHz)  {verdict}")
         lines.append(f"  timing {'met' if self.timing_met else 'NOT met'}")
+        if self.tables:
+            lines += ["", "tables (run-time entries):"]
+            for t in self.tables:
+                cut = f"  (program asks {t.requested})" if t.entries < t.requested else ""
+                lines.append(f"  {t.name:<20} {t.kind:<5} {t.entries:>6}{cut}")
         lines += ["", "build time:"]
         for stage, seconds in self.stage_seconds.items():
             lines.append(f"  {stage:<10} {seconds:7.1f} s")
@@ -151,11 +171,20 @@ def build(program_path: Path, board_name: str, out_dir: Path, width: int = 64,
     program = load_program(str(program_path))
     stages["frontend"] = time.monotonic() - start
     return build_design(lambda: make_top(board, program, width), program_path.stem, board,
-                        out_dir, width, progress, stages)
+                        out_dir, width, progress, stages, table_capacities(board, program, width))
+
+
+def table_capacities(board: Board, program: object, width: int) -> list[TableCapacity]:
+    from wirespeed.hdl.pipeline import Plan
+
+    sizes = {t.name: t.size for t in program.tables}  # type: ignore[attr-defined]
+    return [TableCapacity(t.name, t.kind, t.capacity, sizes[t.name])
+            for t in Plan.of(program, width, tcam_slots=board.tcam_slots).tables]  # type: ignore[arg-type]
 
 
 def build_design(top_factory: Callable[[], object], stem: str, board: Board, out_dir: Path,
-                 width: int, progress: Progress, stages: dict[str, float]) -> BuildReport:
+                 width: int, progress: Progress, stages: dict[str, float],
+                 tables: list[TableCapacity] | None = None) -> BuildReport:
     """Stages 2 to 5 for any board top (``build`` gives it the program's NIC)."""
     work = out_dir / "build"
     work.mkdir(parents=True, exist_ok=True)
@@ -173,7 +202,7 @@ def build_design(top_factory: Callable[[], object], stem: str, board: Board, out
 
     report = BuildReport(program=stem, board=board.name,
                          device=f"{platform.device}-{platform.package}", width=width,
-                         stage_seconds=stages)
+                         tables=tables or [], stage_seconds=stages)
     labels = {"yosys": "[3/5] Yosys: synthesis", "nextpnr": "[4/5] nextpnr: place and route",
               "pack": "[5/5] bitstream"}
     for argv in commands:
@@ -208,11 +237,8 @@ def build_design(top_factory: Callable[[], object], stem: str, board: Board, out
 
 
 def make_top(board: Board, program: object, width: int) -> object:
-    if board.family == "ecp5":
-        return EthernetBoardTop(board, ProgramPipeline(program, width), width)  # type: ignore[arg-type]
-    from wirespeed.boards.board import UartBoardTop
-
-    return UartBoardTop(board, ProgramPipeline(program, width), width)  # type: ignore[arg-type]
+    top = EthernetBoardTop if board.family == "ecp5" else UartBoardTop
+    return top(board, ProgramPipeline(program, width, board.tcam_slots), width)  # type: ignore[arg-type]
 
 
 def _write_report(report: BuildReport, out_dir: Path) -> None:

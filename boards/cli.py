@@ -95,13 +95,18 @@ def run_records(link: SerialLink, records: list[protocol.Record]) -> list[protoc
 @click.option("--port", "device", required=True, metavar="DEV", help="Serial port, /dev/ttyUSB0.")
 @click.option("--program", metavar="FILE.wire",
               help="The program running on the board (default: the .wire beside the STF).")
+@click.option("--board", "board_name", required=True, metavar="NAME",
+              help="The board the bitstream was built for (its table capacities).")
 @click.option("--baud", default=115200, show_default=True)
 @click.option("--width", default=64, show_default=True,
               help="The data width the bitstream was built with.")
-def entries(stf: str, device: str, program: str | None, baud: int, width: int) -> None:
+def entries(stf: str, device: str, program: str | None, board_name: str, baud: int,
+            width: int) -> None:
     """Write the table entries and defaults of an STF file into a running board."""
+    from wirespeed.boards.board import BoardError, find_board
     from wirespeed.boards.pipeline import control_plane
     from wirespeed.compiler.frontend import load_program
+    from wirespeed.hdl.controlplane import ControlPlaneError
     from wirespeed.sim.executor import AddEntry, SetDefault
     from wirespeed.sim.stf import load_stf
 
@@ -111,14 +116,21 @@ def entries(stf: str, device: str, program: str | None, baud: int, width: int) -
             raise click.ClickException(f"{path}: no such file")
     ir_program = load_program(str(program_path))
     test = load_stf(ir_program, stf)
-    control = control_plane(ir_program, width)
+    try:
+        board = find_board(board_name)
+    except BoardError as error:
+        raise _fail(error) from None
+    control = control_plane(ir_program, width, board.tcam_slots)
     records: list[protocol.Record] = []
-    for op in test.table_ops:
-        if isinstance(op, AddEntry):
-            writes = control.add_entry(op.table, op.entry)[1]
-        elif isinstance(op, SetDefault):
-            writes = control.set_default(op.table, op.call)
-        records.extend(protocol.write(addr, data) for addr, data in writes)
+    try:
+        for op in test.table_ops:
+            if isinstance(op, AddEntry):
+                writes = control.add_entry(op.table, op.entry)[1]
+            elif isinstance(op, SetDefault):
+                writes = control.set_default(op.table, op.call)
+            records.extend(protocol.write(addr, data) for addr, data in writes)
+    except ControlPlaneError as error:  # a table the board holds fewer entries of
+        raise click.ClickException(f"{stf}: {error} on {board.name}") from None
     try:
         link = SerialLink(device, baud)
     except OSError as error:

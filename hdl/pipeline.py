@@ -33,7 +33,13 @@ from wirespeed.hdl.meters import CONFIG_BITS
 from wirespeed.hdl.parser import ParseGraph, ParserHw
 from wirespeed.hdl.phv import fit
 from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
-from wirespeed.hdl.tables import CounterUnit, TableDesc, TableUnit, describe_table
+from wirespeed.hdl.tables import (
+    TCAM_SLOT_LIMIT,
+    CounterUnit,
+    TableDesc,
+    TableUnit,
+    describe_table,
+)
 
 MAGIC = 0x57495245  # "WIRE"
 MIN_FRAME_BYTES = 14
@@ -92,7 +98,8 @@ class Plan:
     latency: int = 0  # header pipeline stages, known after elaboration
 
     @classmethod
-    def of(cls, program: ir.Program, width: int, clock_hz: int = DEFAULT_CLOCK_HZ) -> Plan:
+    def of(cls, program: ir.Program, width: int, clock_hz: int = DEFAULT_CLOCK_HZ,
+           tcam_slots: int = TCAM_SLOT_LIMIT) -> Plan:
         lanes = width // 8
         graph = ParseGraph.of(program)
         # A program that removes headers keeps 14 bytes more than it parses in the window:
@@ -102,7 +109,8 @@ class Plan:
         removes = any(isinstance(s, ir.SetInvalid) for s in all_statements(program))
         need = graph.window_bytes + (MIN_FRAME_BYTES if removes else 0)
         window = max(lanes, -(-need // lanes) * lanes)
-        tables = [describe_table(program, t, unit) for unit, t in enumerate(program.tables, 1)]
+        tables = [describe_table(program, t, unit, tcam_slots)
+                  for unit, t in enumerate(program.tables, 1)]
         plan = cls(program, width, graph, window, tables, needs_packet_length(program), clock_hz)
         if plan.store_and_forward:
             # room for the longest frame while the one before it is still leaving: line rate
@@ -122,8 +130,8 @@ class Plan:
 class Pipeline(wiring.Component):
     def __init__(self, program: ir.Program, width: int = 64,
                  init_slots: dict[str, dict[int, int]] | None = None,
-                 clock_hz: int = DEFAULT_CLOCK_HZ) -> None:
-        self.plan = Plan.of(program, width, clock_hz)
+                 clock_hz: int = DEFAULT_CLOCK_HZ, tcam_slots: int = TCAM_SLOT_LIMIT) -> None:
+        self.plan = Plan.of(program, width, clock_hz, tcam_slots)
         self.init_slots = init_slots or {}
         self.deparser = DeparserHw(program, fragment_bytes=self.plan.lanes - 1)
         super().__init__({

@@ -135,7 +135,10 @@ class TableDesc:
         return out
 
 
-def describe_table(program: ir.Program, table: ir.Table, unit: int) -> TableDesc:
+def describe_table(program: ir.Program, table: ir.Table, unit: int,
+                   tcam_slots: int = TCAM_SLOT_LIMIT) -> TableDesc:
+    """``tcam_slots`` caps the run-time entries of a TCAM (a board with a small FPGA asks for
+    fewer than the program's ``size``); the control plane refuses entries beyond it."""
     names = list(table.actions)
     if table.default_action.action not in names:
         names.append(table.default_action.action)
@@ -164,7 +167,7 @@ def describe_table(program: ir.Program, table: ir.Table, unit: int) -> TableDesc
             for _ in range(desc.ways)
         ]
     elif kind == "tcam":
-        desc.capacity = max(1, min(table.size, TCAM_SLOT_LIMIT))
+        desc.capacity = max(1, min(table.size, tcam_slots))
         desc.slots = desc.capacity + desc.const_count
     call = table.default_action
     desc.default_action = names.index(call.action)

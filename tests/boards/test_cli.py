@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from wirespeed.boards import protocol
+from wirespeed.boards.board import BOARDS
 from wirespeed.compiler.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -28,7 +29,7 @@ def test_missing_program_is_a_clear_error(tmp_path, capsys):
 
 def test_entries_to_a_missing_serial_port(capsys):
     code = main(["board", "entries", "--port", "/dev/does-not-exist",
-                 str(EXAMPLES / "acl.stf")])
+                 "--board", "colorlight-5a-75b", str(EXAMPLES / "acl.stf")])
     assert code == 1
     err = capsys.readouterr().err
     assert "error: /dev/does-not-exist: No such file or directory" in err
@@ -45,9 +46,34 @@ def test_entries_to_something_that_is_not_a_nic(capsys):
 
     thread = threading.Thread(target=answer)
     thread.start()
-    code = main(["board", "entries", "--port", os.ttyname(device), str(EXAMPLES / "acl.stf")])
+    code = main(["board", "entries", "--port", os.ttyname(device), "--board", "versa-ecp5",
+                 str(EXAMPLES / "acl.stf")])
     thread.join()
     os.close(controller)
     os.close(device)
     assert code == 1
     assert "error: malformed UART response 00000000000000" in capsys.readouterr().err
+
+
+def test_entries_for_an_unknown_board(capsys):
+    code = main(["board", "entries", "--port", "/dev/null", "--board", "no-such-board",
+                 str(EXAMPLES / "acl.stf")])
+    assert code == 1
+    assert "unknown board 'no-such-board'" in capsys.readouterr().err
+
+
+def test_entries_beyond_the_boards_tcam_is_a_clear_error(tmp_path, capsys):
+    """A board holds ``tcam_slots`` entries of each TCAM: one more is refused before anything
+    is sent, naming the table and its capacity."""
+    board = min(BOARDS.values(), key=lambda b: b.tcam_slots)
+    lines = [f"add acl {n} ipv4.src:0x0a00{n:04x}/32 ipv4.dst:0x00000000&&&0x00000000 "
+             "ipv4.protocol:6 meta.l4_src:0..65535 meta.l4_dst:0..65535 permit()"
+             for n in range(board.tcam_slots + 1)]
+    stf = tmp_path / "many.stf"
+    stf.write_text("\n".join(lines) + "\n")
+    code = main(["board", "entries", "--port", "/dev/does-not-exist", "--board", board.name,
+                 "--program", str(EXAMPLES / "acl.wire"), str(stf)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"table 'acl' is full: the FPGA table holds {board.tcam_slots} run-time" in err
+    assert board.name in err

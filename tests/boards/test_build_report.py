@@ -1,0 +1,42 @@
+"""The build report: what a board's pipeline holds of each table, as text and JSON."""
+
+import json
+from pathlib import Path
+
+from wirespeed.boards.board import BOARDS
+from wirespeed.boards.build import BuildReport, ClockTiming, Resource, table_capacities
+from wirespeed.compiler.frontend import load_program
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_each_board_reports_its_table_capacities():
+    program = load_program(str(EXAMPLES / "gateway.wire"))
+    sizes = {t.name: t.size for t in program.tables}
+    for board in BOARDS.values():
+        tables = {t.name: t for t in table_capacities(board, program, 64)}
+        assert set(tables) == set(sizes)
+        for name, t in tables.items():
+            assert t.requested == sizes[name]
+            if t.kind == "tcam":  # acl (256) and routes (64)
+                assert t.entries == min(sizes[name], board.tcam_slots)
+            else:  # exact tables live in block RAM, at the program's size
+                assert (t.kind, t.entries) == ("hash", sizes[name])
+
+
+def test_report_shows_tables_cut_to_the_board():
+    program = load_program(str(EXAMPLES / "gateway.wire"))
+    board = BOARDS["colorlight-5a-75b"]
+    report = BuildReport("gateway", board.name, "LFE5U-25F-BG256", 64,
+                         resources={"LUT": Resource(100, 24288)},
+                         clocks=[ClockTiming("sync", 60.0, 50.0)],
+                         tables=table_capacities(board, program, 64))
+    text = report.to_text()
+    acl = next(line for line in text.splitlines() if line.strip().startswith("acl "))
+    assert acl.split()[:3] == ["acl", "tcam", str(board.tcam_slots)]
+    assert "(program asks 256)" in acl
+    vtep = next(line for line in text.splitlines() if line.strip().startswith("vtep "))
+    assert vtep.split() == ["vtep", "hash", "1024"]
+    data = json.loads(json.dumps(report.to_json()))
+    assert {"name": "acl", "kind": "tcam", "entries": board.tcam_slots,
+            "requested": 256} in data["tables"]
