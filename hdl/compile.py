@@ -38,6 +38,7 @@ from wirespeed.hdl.pipeline import (
     Plan,
 )
 from wirespeed.hdl.stream import TAG_WIDTH
+from wirespeed.hdl.tables import CHUNK_BITS, COLUMN_BASE, GROUP_SLOTS
 from wirespeed.sim.executor import TargetLimit
 
 TOP_NAME = "wirespeed_top"
@@ -152,6 +153,8 @@ def describe(pipeline: Pipeline) -> dict:
                         "bytes": REGION_BYTES, "register": REGION_REGISTER,
                         "meter": REGION_METER},
             "counter_words": "cell * 2 + (0 low | 1 high word), 64-bit packets and bytes",
+            "tcam_columns": {"column_base": COLUMN_BASE, "chunk_bits": CHUNK_BITS,
+                             "group_slots": GROUP_SLOTS},
             "info_words": ["magic", "data_width", "latency", "tables", "header_window_bytes"],
             "protocol": "one request at a time (write or read strobe for one cycle), "
                         "answered by one ack pulse; rdata is valid with ack",
@@ -174,6 +177,12 @@ def describe(pipeline: Pipeline) -> dict:
                 "counters": t.counters, "ways": t.ways, "depth": t.depth, "slots": t.slots,
                 "capacity": t.capacity, "const_entries": t.const_count,
                 "entry_layout": t.layout(), "entry_width": t.entry_width,
+                "staged_width": t.staged_width,
+                **({"ternary_keys": t.ternary_keys, "chunks": t.chunks, "groups": t.groups,
+                    "column_words": "commit index column_base + group * 16 + chunk value; "
+                                    "bit chunk * group_slots + j: slot group * group_slots "
+                                    "+ j accepts that value in that key chunk"}
+                   if t.kind == "tcam" else {}),
                 "hash_rows": [[hex(r) for r in way] for way in t.hash_rows],
                 "counter_cells": t.counter_count if t.counters else 0,
                 "miss_counter": t.miss_counter,

@@ -24,7 +24,7 @@ from wirespeed.hdl.pipeline import (
     REGION_STAGE,
     control_address,
 )
-from wirespeed.hdl.tables import TableDesc, pack_params
+from wirespeed.hdl.tables import CHUNK_BITS, COLUMN_BASE, GROUP_SLOTS, TableDesc, pack_params
 
 Write = tuple[int, int]  # (word address, data)
 
@@ -36,7 +36,9 @@ class ControlPlaneError(Exception):
 @dataclass
 class _TcamEntry:
     rank: tuple[int, int]
-    bits: int  # the encoded entry without its slot
+    bits: int  # the encoded slot word (valid, ranges, result)
+    value: int  # the value/mask keys, concatenated (``TableDesc.ternary_keys``)
+    mask: int
 
 
 @dataclass
@@ -171,12 +173,14 @@ class ControlPlane:
                 self._cuckoo_insert(state, key, bits)
                 return counter
             case "tcam":
-                bits = self._tcam_bits(desc, entry, bits)
+                bits, value, mask = self._tcam_bits(desc, entry, bits)
                 bits = self._set(desc, bits, "counter", counter)
-                state.tcam.append(_TcamEntry((self._rank(desc, entry), state.seq), bits))
+                state.tcam.append(_TcamEntry((self._rank(desc, entry), state.seq), bits,
+                                             value, mask))
                 state.seq += 1
                 state.tcam.sort(key=lambda e: e.rank)
                 state.image = {slot: e.bits for slot, e in enumerate(state.tcam)}
+                state.image.update(_columns(desc, state.tcam))
                 return counter
             case "none":
                 raise ControlPlaneError(f"table {desc.name!r} has no keys to match")
@@ -223,10 +227,11 @@ class ControlPlane:
             return entry.priority or 0
         return -sum(m.prefix_len for m in entry.matches if isinstance(m, ir.Lpm))
 
-    def _tcam_bits(self, desc: TableDesc, entry: ir.Entry, bits: int) -> int:
-        value = mask = 0
+    def _tcam_bits(self, desc: TableDesc, entry: ir.Entry, bits: int) -> tuple[int, int, int]:
+        """The slot word (with the range bounds) and the value and mask of the other keys."""
+        value = mask = lsb = 0
         for i, mt in enumerate(entry.matches):
-            width, lsb = desc.key_widths[i], desc.key_offset(i)
+            width = desc.key_widths[i]
             full = (1 << width) - 1
             if desc.key_kinds[i] == "range":
                 match mt:
@@ -261,21 +266,54 @@ class ControlPlane:
                     raise ControlPlaneError(f"key {i} of table {desc.name!r} cannot take {mt}")
             value |= (v_ & full) << lsb
             mask |= (m_ & full) << lsb
-        bits = self._set(desc, bits, "value", value)
-        return self._set(desc, bits, "mask", mask)
+            lsb += width
+        return bits, value, mask
 
     # ------------------------------------------------------------------ writes
     @staticmethod
     def _stage(desc: TableDesc, bits: int) -> list[Write]:
-        words = -(-desc.entry_width // 32)
+        words = -(-desc.staged_width // 32)
         return [(control_address(0, REGION_STAGE, w), bits >> (32 * w) & 0xFFFFFFFF)
                 for w in range(words)]
 
     def _diff_writes(self, state: _TableState, before: dict[int, int]) -> list[Write]:
+        """Commits of every word that changed. In a TCAM, a slot's match (its columns) and its
+        result are separate words: the slots about to change are first made invalid, then
+        the columns are written, then the slots, so no packet meets a half-written entry."""
+        desc = state.desc
+        changed = [i for i in sorted(set(before) | set(state.image))
+                   if before.get(i, 0) != state.image.get(i, 0)]
         writes: list[Write] = []
-        for slot in sorted(set(before) | set(state.image)):
-            new = state.image.get(slot, 0)
-            if before.get(slot, 0) != new:
-                writes += self._stage(state.desc, new)
-                writes.append((control_address(state.desc.unit, REGION_COMMIT, slot), 0))
+
+        def commit(index: int, bits: int) -> None:
+            writes.extend(self._stage(desc, bits))
+            writes.append((control_address(desc.unit, REGION_COMMIT, index), 0))
+
+        if desc.kind == "tcam":
+            for slot in changed:
+                if slot < COLUMN_BASE and before.get(slot, 0):
+                    commit(slot, 0)
+            changed.sort(key=lambda i: (i < COLUMN_BASE, i))  # the columns first
+        for index in changed:
+            commit(index, state.image.get(index, 0))
         return writes
+
+
+def _columns(desc: TableDesc, entries: list[_TcamEntry]) -> dict[int, int]:
+    """The non-zero column words of a TCAM whose slots hold ``entries`` in order: bit
+    ``c * GROUP_SLOTS + j`` of word ``COLUMN_BASE + g * 16 + v`` says whether slot
+    ``g * GROUP_SLOTS + j`` accepts the value ``v`` in key chunk ``c``."""
+    chunk = (1 << CHUNK_BITS) - 1
+    words: dict[int, int] = {}
+    for slot, e in enumerate(entries):
+        group, j = divmod(slot, GROUP_SLOTS)
+        for v in range(1 << CHUNK_BITS):
+            bits = 0
+            for c in range(desc.chunks):
+                shift = c * CHUNK_BITS
+                if (v ^ e.value >> shift) & e.mask >> shift & chunk == 0:
+                    bits |= 1 << (c * GROUP_SLOTS + j)
+            if bits:
+                index = COLUMN_BASE + (group << CHUNK_BITS) + v
+                words[index] = words.get(index, 0) | bits
+    return words

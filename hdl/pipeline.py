@@ -124,7 +124,7 @@ class Plan:
     @property
     def staging_width(self) -> int:
         meters = [CONFIG_BITS] if self.program.meters else []
-        return max([32, *meters, *(-(-t.entry_width // 32) * 32 for t in self.tables)])
+        return max([32, *meters, *(-(-t.staged_width // 32) * 32 for t in self.tables)])
 
 
 class Pipeline(wiring.Component):

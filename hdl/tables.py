@@ -7,13 +7,18 @@ control-port writes from the same numbers (it is also written into the JSON map)
 * ``hash`` (only exact keys): ``ways`` block RAMs of ``depth`` entries; way ``w`` is indexed by
   an H3 hash of the key (a fixed random XOR matrix per way). The host picks a free way, moving
   entries to their other ways (cuckoo) when all of a key's ways are taken.
-* ``tcam`` (any lpm, ternary or range key): ``slots`` entries in registers, value/mask per key
-  bit and lo/hi comparators for range keys; the lowest matching slot wins. The host keeps the
-  slots sorted (lowest priority number, or longest prefix, first) and rewrites them on insert.
+* ``tcam`` (any lpm, ternary or range key): ``slots`` entries; the lowest matching slot wins.
+  The value/mask keys are matched in LUT-RAM, transposed: the key is cut into 4-bit chunks,
+  and chunk ``c`` addresses a 16-deep memory whose bit ``s`` says whether slot ``s`` accepts
+  that chunk value, so a slot matches when every chunk's memory says so (one DPR16X4 holds 4
+  slots of one chunk). Range keys keep lo/hi registers and comparators. The host keeps the
+  slots sorted (lowest priority number, or longest prefix, first), computes the columns from
+  value and mask, and rewrites what changed on insert.
 * ``none`` (no keys): always a miss.
 
 Every entry is one bit vector, LSB first: ``valid``, then the match fields, then the action id,
-the action parameters and (tcam) the counter index.
+the action parameters and the counter index. A TCAM's column words (commit index
+``COLUMN_BASE + group * 16 + chunk value``) hold, for each chunk, one bit per slot of the group.
 """
 
 from __future__ import annotations
@@ -31,8 +36,11 @@ BUILTIN_ACTIONS: dict[str, tuple[ir.Param, ...]] = {
     "nop": (),
     "forward": (ir.Param("port", ir.PORT_WIDTH),),
 }
-TCAM_SLOT_LIMIT = 64  # registers per slot grow with key width; deeper tables belong in BRAM
+TCAM_SLOT_LIMIT = 64  # a slot is LUT-RAM columns, range registers and a priority leg: BRAM beyond
 HASH_WAYS = 4
+CHUNK_BITS = 4  # a DPR16X4 is 16 deep: 4 key bits address it
+GROUP_SLOTS = 4  # and 4 wide: the slots one column word writes
+COLUMN_BASE = 1 << 19  # commit index of a TCAM's first column word
 
 
 def action_params(program: ir.Program, name: str) -> tuple[ir.Param, ...]:
@@ -106,13 +114,38 @@ class TableDesc:
     def bucket_bits(self) -> int:
         return bits_for(self.depth)
 
+    @property
+    def ternary_keys(self) -> list[int]:
+        """The keys a TCAM matches by value and mask (in its column memories)."""
+        return [i for i, k in enumerate(self.key_kinds) if k != "range"]
+
+    @property
+    def ternary_width(self) -> int:
+        return sum(self.key_widths[i] for i in self.ternary_keys)
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.ternary_width // CHUNK_BITS)
+
+    @property
+    def groups(self) -> int:
+        return -(-self.slots // GROUP_SLOTS)
+
+    @property
+    def column_width(self) -> int:
+        return self.chunks * GROUP_SLOTS
+
+    @property
+    def staged_width(self) -> int:
+        """Bits one commit takes from the staging register."""
+        return max(self.entry_width, self.column_width if self.kind == "tcam" else 0)
+
     def layout(self) -> dict[str, tuple[int, int]]:
         """Entry field -> (lsb, width)."""
         fields: list[tuple[str, int]] = [("valid", 1)]
         if self.kind == "hash":
             fields.append(("key", self.key_width))
         elif self.kind == "tcam":
-            fields += [("value", self.key_width), ("mask", self.key_width)]
             for i in self.range_keys:
                 fields += [(f"lo{i}", self.key_widths[i]), (f"hi{i}", self.key_widths[i])]
         fields += [("action", self.action_bits), ("params", self.param_width),
@@ -261,10 +294,11 @@ class TableUnit(Elaboratable):
                 ]
 
     def _tcam(self, m: Module) -> None:
-        """The match half of each slot (valid, value/mask, lo/hi) is registers, compared in
-        parallel; the result half (action, parameters, counter) is one LUT-RAM read at the
-        winning slot's index. The priority tree then carries an index of log2(slots) bits
-        rather than the whole result, and the results cost no flip-flops."""
+        """Each slot's valid bit and range bounds are registers; its value/mask keys are
+        columns of the chunk memories (see the module docstring), read asynchronously at the
+        key's chunks. The result half (action, parameters, counter) is one LUT-RAM read at
+        the winning slot's index, so the priority tree carries an index of log2(slots) bits
+        rather than the whole result."""
         d = self.desc
         result_lsb = d.layout()["action"][0]  # the result fields come after the match fields
         result_width = d.entry_width - result_lsb
@@ -281,10 +315,40 @@ class TableUnit(Elaboratable):
                 m.d.sync += slot.eq(self.staging[:result_lsb])
         m.d.comb += [write.addr.eq(self.commit_slot), write.data.eq(self.staging[result_lsb:]),
                      write.en.eq(self.commit & (self.commit_slot < d.slots))]
+
+        ternary_key = Cat(*[self.key[d.key_offset(i):d.key_offset(i) + d.key_widths[i]]
+                            for i in d.ternary_keys])
+        # COLUMN_BASE is a power of two: its bit tells a column word from a slot
+        column_commit = self.commit & self.commit_slot[COLUMN_BASE.bit_length() - 1]
+        column = self.commit_slot[:COLUMN_BASE.bit_length() - 1]
+        group = column[CHUNK_BITS:]
+        columns = []
+        for c in range(d.chunks):
+            init = []
+            for value in range(1 << CHUNK_BITS):
+                word = 0
+                for g in range(d.groups):
+                    bits = self.init_slots.get(COLUMN_BASE + (g << CHUNK_BITS) + value, 0)
+                    word |= (bits >> (c * GROUP_SLOTS) & (1 << GROUP_SLOTS) - 1) << (
+                        g * GROUP_SLOTS)
+                init.append(word)
+            mem = Memory(shape=d.groups * GROUP_SLOTS, depth=1 << CHUNK_BITS, init=init)
+            m.submodules[f"chunk{c}"] = mem
+            wr = mem.write_port(granularity=GROUP_SLOTS)
+            rd = mem.read_port(domain="comb")
+            m.d.comb += [
+                wr.addr.eq(column[:CHUNK_BITS]),
+                wr.data.eq(Cat(*[self.staging[c * GROUP_SLOTS:(c + 1) * GROUP_SLOTS]]
+                               * d.groups)),
+                wr.en.eq(Cat(*[column_commit & (group == g) for g in range(d.groups)])),
+                rd.addr.eq(ternary_key[c * CHUNK_BITS:(c + 1) * CHUNK_BITS]),
+            ]
+            columns.append(rd.data)
         matches = []
-        for slot in slots:
-            cond = self._field(slot, "valid") & (
-                ((self.key ^ self._field(slot, "value")) & self._field(slot, "mask")) == 0)
+        for s, slot in enumerate(slots):
+            cond = self._field(slot, "valid")
+            for col in columns:
+                cond &= col[s]
             for i in d.range_keys:
                 lsb, width = d.key_offset(i), d.key_widths[i]
                 part = self.key[lsb:lsb + width]

@@ -16,6 +16,7 @@ from wirespeed.compiler.frontend import compile_source, load_program
 from wirespeed.hdl.controlplane import ControlPlane, ControlPlaneError
 from wirespeed.hdl.meters import pack_config
 from wirespeed.hdl.pipeline import METER_UNIT, REGION_COMMIT, REGION_METER, Plan, control_address
+from wirespeed.hdl.tables import CHUNK_BITS, COLUMN_BASE, GROUP_SLOTS
 from wirespeed.sim.fpga import VERILATOR_BIN
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -51,11 +52,44 @@ def test_tcam_keeps_entries_in_priority_order() -> None:
     wild = (ir.Lpm(0, 0), ir.Ternary(0, 0), ir.Exact(6), ir.Range(0, 65535), ir.Range(0, 65535))
     _, first = control.add_entry("acl", ir.Entry(wild, ir.ActionCall("deny"), 50))
     _, second = control.add_entry("acl", ir.Entry(wild, ir.ActionCall("permit"), 10))
-    # priority 10 beats 50: it takes slot 0 and the older entry moves down to slot 1
-    commits = [a for a, _ in second if a >> 20 == control_address(2, REGION_COMMIT, 0) >> 20]
-    assert commits == [control_address(2, REGION_COMMIT, 0), control_address(2, REGION_COMMIT, 1)]
+    # priority 10 beats 50: it takes slot 0 and the older entry moves down to slot 1. Slot 0
+    # is made invalid first, its columns are written, then both slots' words.
+    region = control_address(2, REGION_COMMIT, 0) >> 20
+    commits = [a & 0xFFFFF for a, _ in second if a >> 20 == region]
+    assert [i for i in commits if i < COLUMN_BASE] == [0, 0, 1]
+    assert commits[0] == 0 and commits[-2:] == [0, 1]
+    assert commits[1:-2] and all(i >= COLUMN_BASE for i in commits[1:-2])
+    invalidate = second[:second.index((control_address(2, REGION_COMMIT, 0), 0))]
+    assert invalidate and all(data == 0 for _, data in invalidate)
     assert acl.needs_priority
     assert len(first) > 0
+
+
+def test_tcam_columns_match_as_value_and_mask() -> None:
+    """Read back through the column words, as the hardware does, a slot accepts a key
+    exactly when (key ^ value) & mask == 0 on its value/mask keys."""
+    program = load_program(EXAMPLES / "acl.wire")
+    control = ControlPlane(Plan.of(program, 64).tables, program)
+    rng = random.Random(7)
+    for priority in range(20):
+        src = ir.Lpm(rng.getrandbits(32), rng.choice([0, 8, 16, 24, 32]))
+        dst = ir.Ternary(rng.getrandbits(32), rng.getrandbits(32) & rng.getrandbits(32))
+        entry = (src, dst, ir.Exact(rng.choice([6, 17])), ir.Range(0, 65535),
+                 ir.Range(0, 65535))
+        control.add_entry("acl", ir.Entry(entry, ir.ActionCall("permit"), priority))
+    state = control.tables["acl"]
+    desc = state.desc
+    for _ in range(300):
+        e = rng.choice(state.tcam)
+        key = (e.value | rng.getrandbits(desc.ternary_width) & ~e.mask) if rng.random() < 0.5 \
+            else rng.getrandbits(desc.ternary_width)
+        for slot, entry in enumerate(state.tcam):
+            group, j = divmod(slot, GROUP_SLOTS)
+            accepted = all(
+                state.image.get(COLUMN_BASE + (group << CHUNK_BITS)
+                                + (key >> c * CHUNK_BITS & 15), 0) >> (c * GROUP_SLOTS + j) & 1
+                for c in range(desc.chunks))
+            assert accepted == ((key ^ entry.value) & entry.mask == 0)
 
 
 def _exact_table(size: int) -> ir.Program:
