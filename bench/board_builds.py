@@ -3,6 +3,9 @@
     .venv/bin/python bench/board_builds.py [--examples gateway,acl] [--boards icebreaker]
                                            [--json out.json] [--keep DIR]
 
+``--examples stand-in`` builds the NIC around a stand-in pipeline that forwards every packet:
+the NIC's own clocks and resources.
+
 Each build is the full `wirespeed build` flow (Amaranth, Yosys, nextpnr, packing). A build
 whose timing fails still reports its figures (marked FAIL); a design that does not fit the
 device is reported as such. This is slow (minutes per build); it is not part of `make test`.
@@ -17,17 +20,30 @@ import tempfile
 import time
 from pathlib import Path
 
-from wirespeed.boards.board import BOARDS
-from wirespeed.boards.build import BuildError, build
+from wirespeed.boards.board import BOARDS, EthernetBoardTop, UartBoardTop, find_board
+from wirespeed.boards.build import BuildError, BuildReport, build, build_design
+from wirespeed.boards.pipeline import RegisterForward
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ["vxlan_decap", "acl", "l4lb", "gateway"]
+STAND_IN = "stand-in"  # --examples stand-in: the NIC with a stand-in pipeline
+WIDTH = 64
+
+
+def build_stand_in(board_name: str, out: Path) -> BuildReport:
+    """The NIC alone: ``RegisterForward`` in place of a program's pipeline, so the figures
+    are the NIC's own (MACs, buffers, clock crossings, control path)."""
+    board = find_board(board_name)
+    top = EthernetBoardTop if board.family == "ecp5" else UartBoardTop
+    return build_design(lambda: top(board, RegisterForward(WIDTH), WIDTH), STAND_IN, board,
+                        out, WIDTH, lambda message: None, {})
 
 
 def run_one(example: str, board: str, out: Path) -> dict:
     start = time.monotonic()
     try:
-        report = build(ROOT / "examples" / f"{example}.wire", board, out)
+        report = (build_stand_in(board, out) if example == STAND_IN else
+                  build(ROOT / "examples" / f"{example}.wire", board, out))
         data = report.to_json()
         data["error"] = None
     except BuildError as error:

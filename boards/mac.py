@@ -4,7 +4,7 @@ Both halves live in their own clock domain, named ``sync`` here and renamed by t
 (the RGMII receive clock for ``MacRx``, the 125 MHz transmit clock for ``MacTx``).
 """
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from wirespeed.boards.crc import Crc32
@@ -155,7 +155,14 @@ class MacTx(wiring.Component):
         out_data = Signal(8)
         m.d.sync += [self.gmii_en.eq(out_en), self.gmii_er.eq(out_er),
                      self.gmii_data.eq(out_data), self.frame_sent.eq(0)]
-        m.d.comb += crc.data.eq(out_data)
+        # The CRC takes the input byte (zero while padding), not ``out_data``: behind the
+        # state machine's output multiplexer it was the transmit clock's longest path.
+        padding = Signal()
+        m.d.comb += crc.data.eq(Mux(padding, 0, self.data))
+        # ``ready`` (in state DATA) is a flip-flop of its own: it decides, through the width
+        # converter, whether the transmit FIFO gives up a word
+        in_data = Signal()
+        m.d.comb += self.ready.eq(in_data)
 
         with m.FSM():
             with m.State("IDLE"):
@@ -170,14 +177,15 @@ class MacTx(wiring.Component):
                 m.d.sync += index.eq(index + 1)
                 with m.If(index == 7):
                     m.d.comb += out_data.eq(SFD)
-                    m.d.sync += index.eq(0)
+                    m.d.sync += [index.eq(0), in_data.eq(1)]
                     m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [self.ready.eq(1), out_en.eq(1), out_er.eq(~self.valid),
+                m.d.comb += [out_en.eq(1), out_er.eq(~self.valid),
                              out_data.eq(self.data), crc.en.eq(1)]
                 with m.If(index != MIN_PAYLOAD):
                     m.d.sync += index.eq(index + 1)
                 with m.If(self.valid & self.last):
+                    m.d.sync += in_data.eq(0)
                     # a comparison with a constant, not an adder: this is the transmit
                     # clock's (125 MHz) longest path
                     with m.If(index < self._min_payload - 1):
@@ -186,7 +194,7 @@ class MacTx(wiring.Component):
                         m.d.sync += index.eq(0)
                         m.next = "FCS"
             with m.State("PAD"):
-                m.d.comb += [out_en.eq(1), out_data.eq(0), crc.en.eq(1)]
+                m.d.comb += [out_en.eq(1), out_data.eq(0), crc.en.eq(1), padding.eq(1)]
                 m.d.sync += index.eq(index + 1)
                 with m.If(index >= self._min_payload - 1):
                     m.d.sync += index.eq(0)

@@ -29,6 +29,7 @@ from amaranth.lib.cdc import PulseSynchronizer
 from amaranth.lib.fifo import AsyncFIFO
 from amaranth.lib.wiring import In, Out
 from wirespeed.boards import protocol
+from wirespeed.boards.cdc import FallThroughAsyncFIFO
 from wirespeed.boards.control import FrameControl, UartControl, control_bus
 from wirespeed.boards.mac import MIN_FRAME, MIN_PAYLOAD, MacRx, MacTx
 from wirespeed.boards.rgmii import Primitives, RgmiiRx, RgmiiTx
@@ -79,10 +80,11 @@ def pipeline_signature(width: int) -> wiring.Signature:
 
 def _cross(m: Module, name: str, width: int, src: wiring.PureInterface,
            dst: wiring.PureInterface, w_domain: str, r_domain: str) -> None:
-    """Moves a packet stream between clock domains (the port sideband is not carried)."""
+    """Moves a packet stream between clock domains (the port sideband is not carried). The
+    read side is the transmit clock's: its data comes straight from the storage
+    (``FallThroughAsyncFIFO``)."""
     lanes = width // 8
-    fifo = AsyncFIFO(width=width + lanes + 2, depth=CDC_DEPTH, w_domain=w_domain,
-                     r_domain=r_domain)
+    fifo = FallThroughAsyncFIFO(width + lanes + 2, CDC_DEPTH, w_domain, r_domain)
     m.submodules[name] = fifo
     m.d.comb += [
         fifo.w_data.eq(Cat(src.data, src.keep, src.first, src.last)),

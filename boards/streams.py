@@ -8,7 +8,7 @@ of it), with ``valid``/``ready``.
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -83,22 +83,34 @@ class WideToByte(wiring.Component):
         # ``keep``: that path held the transmit clock to 115.6 MHz (120.4 MHz with this)
         at_final = Signal()
         beat_done = Signal()
+        # ``data`` shifts down a byte per byte sent, so the byte out comes straight from
+        # flip-flops into the MAC's CRC (a lane multiplexer there held the transmit clock)
         m.d.comb += [
             self.o.valid.eq(have),
-            self.o.data.eq(data.word_select(lane, 8)),
+            self.o.data.eq(data[:8]),
             self.o.last.eq(last & at_final),
             beat_done.eq(have & self.o.ready & at_final),
             self.i.ready.eq(~have | beat_done),
         ]
         with m.If(have & self.o.ready):
-            m.d.sync += [lane.eq(lane + 1), at_final.eq(lane + 1 == final)]
+            m.d.sync += [lane.eq(lane + 1), at_final.eq(lane + 1 == final), data.eq(data >> 8)]
         with m.If(beat_done):
             m.d.sync += [have.eq(0), lane.eq(0)]
         with m.If(self.i.valid & self.i.ready):
-            count = sum(self.i.keep[k] for k in range(self._lanes))
             m.d.sync += [data.eq(self.i.data), last.eq(self.i.last), have.eq(1), lane.eq(0),
-                         final.eq(Mux(count == 0, 0, count - 1)), at_final.eq(count <= 1)]
+                         final.eq(_last_lane(self.i.keep)), at_final.eq(~self.i.keep[1:].any())]
         return m
+
+
+def _last_lane(keep: Value) -> Value:
+    """The index of the last kept lane (0 when none is), for ``keep`` contiguous from lane 0:
+    where lane ``k`` is kept and lane ``k + 1`` is not, each index bit an OR of those edges.
+    Two LUT levels where a count of the kept lanes is an adder chain (the transmit FIFO's
+    read into ``WideToByte`` at 125 MHz)."""
+    lanes = len(keep)
+    edges = [keep[k] & ~keep[k + 1] if k + 1 < lanes else keep[k] for k in range(lanes)]
+    return Cat(*[Cat(*[edges[k] for k in range(lanes) if k >> b & 1]).any()
+                 for b in range(max(1, (lanes - 1).bit_length()))])
 
 
 class PacketFifo(wiring.Component):
