@@ -82,11 +82,11 @@ def _without(resource: Resource, names: set[str]) -> Resource:
 
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("colorlight-5a-75b", "Colorlight 5A-75B v7.0: LFE5U-25F, two RGMII gigabit ports",
-          _colorlight, "ecp5", 2, 50e6),
+          _colorlight, "ecp5", 2, 50e6, tcam_slots=16),
     Board("versa-ecp5", "Lattice ECP5 Versa: LFE5UM-45F, two RGMII gigabit ports",
           _versa, "ecp5", 2, 62.5e6),
     Board("icebreaker", "iCEBreaker: iCE40UP5K, no Ethernet; packets over the UART",
-          _icebreaker, "ice40", 0, 12e6),
+          _icebreaker, "ice40", 0, 12e6, tcam_slots=4),
 )}
 
 
