@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -214,6 +215,9 @@ def build_design(top_factory: Callable[[], object], stem: str, board: Board, out
         done = subprocess.run(command, cwd=work, capture_output=True, text=True)
         stages[stage] = time.monotonic() - start
         if done.returncode != 0:
+            over = _overused(work / f"{NAME}.tim", board.family) if stage == "nextpnr" else ""
+            if over:
+                raise BuildError(f"{stem} does not fit {board.name} ({report.device}): {over}")
             log = _tail(work, stage, done.stdout + done.stderr)
             raise BuildError(f"{stage} failed for {board.name}:\n{log}")
         if stage == "nextpnr":
@@ -244,6 +248,23 @@ def make_top(board: Board, program: object, width: int) -> object:
 def _write_report(report: BuildReport, out_dir: Path) -> None:
     (out_dir / "report.txt").write_text(report.to_text())
     (out_dir / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+
+
+def _overused(log: Path, family: str) -> str:
+    """What nextpnr's utilisation lines show over 100 %, as ``LUT 66,378 of 24,288 (273 %)``;
+    empty when nothing is (the failure is something else)."""
+    if not log.exists():
+        return ""
+    figures: dict[str, str] = {}
+    for name, cell in RESOURCE_CELLS[family].items():
+        figures.setdefault(cell, name)  # an iCE40 logic cell is LUT and FF: call it LUT
+    over = []
+    for cell, used, available in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", log.read_text(),
+                                            re.MULTILINE):
+        if int(used) > int(available) > 0 and cell in figures:
+            over.append(f"{figures[cell]} {int(used):,} of {int(available):,} "
+                        f"({100 * int(used) // int(available)} %)")
+    return ", ".join(dict.fromkeys(over))
 
 
 def _tail(work: Path, stage: str, output: str, lines: int = 25) -> str:

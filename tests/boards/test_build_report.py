@@ -40,3 +40,21 @@ def test_report_shows_tables_cut_to_the_board():
     data = json.loads(json.dumps(report.to_json()))
     assert {"name": "acl", "kind": "tcam", "entries": board.tcam_slots,
             "requested": 256} in data["tables"]
+
+
+def test_a_design_too_big_is_named_with_its_figures(tmp_path):
+    """nextpnr's utilisation lines become the message when a design does not fit."""
+    from wirespeed.boards.build import _overused
+
+    log = tmp_path / "top.tim"
+    log.write_text("Info: Device utilisation:\n"
+                   "Info: \t          TRELLIS_IO:    30/  197    15%\n"
+                   "Info: \t              DP16KD:    72/   56   128%\n"
+                   "Info: \t          TRELLIS_FF: 23723/24288    97%\n"
+                   "Info: \t        TRELLIS_COMB: 66378/24288   273%\n"
+                   "ERROR: Unable to place cell 'x', no BELs remaining\n")
+    assert _overused(log, "ecp5") == "BRAM 72 of 56 (128 %), LUT 66,378 of 24,288 (273 %)"
+    log.write_text("Info: \t         ICESTORM_LC:  6000/  5280   113%\n")
+    assert _overused(log, "ice40") == "LUT 6,000 of 5,280 (113 %)"
+    log.write_text("Info: \t        TRELLIS_COMB:  5406/24288    22%\n")
+    assert _overused(log, "ecp5") == ""
