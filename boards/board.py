@@ -197,8 +197,8 @@ class UartNic(Component):
         wiring.connect(m, port.to_pipeline, pipeline.i)
         wiring.connect(m, pipeline.o, port.from_pipeline)
         m.d.comb += [port.rx_pin.eq(self.rx_pin), self.tx_pin.eq(port.tx_pin)]
-        # The NIC's identification answers above NIC_BASE, the pipeline below it.
-        is_nic = port.bus.addr[31]
+        # The NIC's identification answers in unit 0xFF (NIC_BASE), the pipeline in the others.
+        is_nic = port.bus.addr[24:] == protocol.NIC_BASE >> 24
         nic_ack = Signal()
         m.d.sync += nic_ack.eq(port.bus.req & is_nic & ~nic_ack)
         m.d.comb += [

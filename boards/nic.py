@@ -14,8 +14,8 @@ Per port::
     pipeline out / control replies -> arbiter -> AsyncFIFO -> PacketFifo (store and forward)
         -> WideToByte -> MacTx -> RgmiiTx -> TX pins
 
-The control bus (records from the UART or from in-band frames) reaches the pipeline's control
-port below ``NIC_BASE`` and the NIC's counters above it.
+The control bus (records from the UART or from in-band frames) reaches the NIC's counters in
+control unit 0xFF (``NIC_BASE``) and the pipeline's control port in every other unit.
 """
 
 from __future__ import annotations
@@ -350,7 +350,7 @@ class Nic(wiring.Component):
         bus = bus_arbiter.bus
         nic_ack = Signal()
         nic_rdata = Signal(32)
-        is_nic = bus.addr[31]
+        is_nic = bus.addr[24:] == protocol.NIC_BASE >> 24
         m.d.comb += [
             pipeline.ctrl.req.eq(bus.req & ~is_nic), pipeline.ctrl.we.eq(bus.we),
             pipeline.ctrl.addr.eq(bus.addr), pipeline.ctrl.wdata.eq(bus.wdata),

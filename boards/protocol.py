@@ -9,7 +9,8 @@ Over a UART a request is ``A5 record sum`` and its answer ``5A status data sum``
 bytes in between added modulo 256). In-band, records travel in Ethernet frames of EtherType
 0x88B5 (IEEE 802 local experimental): after the 14-byte Ethernet header, ``version(1)=01
 count(1) record*count``; the NIC answers to the sender's MAC with ``version|80 count
-response*count``. Addresses with bit 31 set are the NIC's own registers (``nic_register``).
+response*count``. Addresses of unit 0xFF (``addr[31:24]``) are the NIC's own registers
+(``nic_register``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ UART_PACKET_SYNC = 0xA6      # host to board: A6 port(2) length(2) data sum
 UART_PACKET_OUT_SYNC = 0x5B  # board to host: 5B port(2) length(2) data sum
 MAX_RECORDS_PER_FRAME = (1500 - 2) // RECORD_BYTES
 
-NIC_BASE = 0x8000_0000
+# The NIC answers control unit 0xFF itself (``hdl.pipeline.BOARD_UNIT``); every other unit
+# is the pipeline's (tables, registers from 0x80, meters from 0xC0).
+NIC_BASE = 0xFF00_0000
 NIC_PORT_STRIDE = 0x100
 # Per-port counters, 32 bits, wrapping: NIC_BASE + port * NIC_PORT_STRIDE + 4 * index.
 PORT_COUNTERS = ("rx_frames", "rx_bad_fcs", "rx_runts", "rx_phy_errors", "rx_overflows",

@@ -31,7 +31,7 @@ from wirespeed.hdl.control import ControlBuilder
 from wirespeed.hdl.deparser import DeparserHw
 from wirespeed.hdl.meters import CONFIG_BITS
 from wirespeed.hdl.parser import ParseGraph, ParserHw
-from wirespeed.hdl.phv import fit
+from wirespeed.hdl.phv import UnsupportedOnFpga, fit
 from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
 from wirespeed.hdl.tables import (
     TCAM_SLOT_LIMIT,
@@ -57,6 +57,7 @@ REGION_REGISTER = 5  # read: register cell ``index`` (32-bit word ``index & 3`` 
 REGION_METER = 6  # write: staging (``meters.pack_config``) -> meter cell ``index``
 REGISTER_UNIT = 0x80  # register ``k`` (program order) is unit 0x80 + k
 METER_UNIT = 0xC0  # meter ``k`` (program order) is unit 0xC0 + k
+BOARD_UNIT = 0xFF  # never the pipeline's: a board's NIC answers it (boards/protocol.py)
 
 
 def control_address(unit: int, region: int, index: int) -> int:
@@ -109,6 +110,7 @@ class Plan:
         removes = any(isinstance(s, ir.SetInvalid) for s in all_statements(program))
         need = graph.window_bytes + (MIN_FRAME_BYTES if removes else 0)
         window = max(lanes, -(-need // lanes) * lanes)
+        _check_units(program)
         tables = [describe_table(program, t, unit, tcam_slots)
                   for unit, t in enumerate(program.tables, 1)]
         plan = cls(program, width, graph, window, tables, needs_packet_length(program), clock_hz)
@@ -125,6 +127,16 @@ class Plan:
     def staging_width(self) -> int:
         meters = [CONFIG_BITS] if self.program.meters else []
         return max([32, *meters, *(-(-t.staged_width // 32) * 32 for t in self.tables)])
+
+
+def _check_units(program: ir.Program) -> None:
+    """Tables, registers and meters each have a range of control-port units."""
+    for kind, items, room in (("tables", program.tables, REGISTER_UNIT - 1),
+                              ("registers", program.registers, METER_UNIT - REGISTER_UNIT),
+                              ("meters", program.meters, BOARD_UNIT - METER_UNIT)):
+        if len(items) > room:
+            raise UnsupportedOnFpga(f"the FPGA control port has room for {room} {kind}, "
+                                    f"the program has {len(items)}", items[room].span)
 
 
 class Pipeline(wiring.Component):

@@ -5,8 +5,11 @@ from wirespeed.boards import protocol
 from wirespeed.boards.nic import NicConfig
 from wirespeed.boards.pipeline import RegisterForward
 from wirespeed.boards.simexec import HOST_MAC, Step, run_nic
+from wirespeed.hdl.pipeline import REGION_REGISTER, REGISTER_UNIT, control_address
 
 CONFIG = NicConfig(width=64, ports=(0, 1), uart_divisor=8)
+# the pipeline's first register, cell 0: a unit above 0x7F that is still the pipeline's
+REGISTER_CELL = control_address(REGISTER_UNIT, REGION_REGISTER, 0)
 
 
 def ip_frame(n: int, length: int = 80) -> bytes:
@@ -28,7 +31,8 @@ def test_inband_control_routes_frames_and_reads_counters():
     steps = [
         Step(0, ip_frame(1), "packet"),                       # 0: back out of port 0
         control([protocol.write(0, 0x8000_0001), protocol.read(0),
-                 protocol.read(protocol.NIC_ID_ADDR)]),       # 1: forward all to port 1
+                 protocol.read(protocol.NIC_ID_ADDR),
+                 protocol.read(REGISTER_CELL)]),              # 1: forward all to port 1
         Step(0, ip_frame(2, 200), "packet"),                  # 2: now out of port 1
         Step(1, ip_frame(3, 60), "packet"),                   # 3: also out of port 1
         control([protocol.read(port0("rx_frames")), protocol.read(port0("control_frames")),
@@ -51,7 +55,9 @@ def test_inband_control_routes_frames_and_reads_counters():
     responses = protocol.parse_reply(reply.data)
     assert [(r.status, r.data) for r in responses] == [
         (protocol.OP_WRITE, 0), (protocol.OP_READ, 0x8000_0001),
-        (protocol.OP_READ, protocol.NIC_ID)]
+        (protocol.OP_READ, protocol.NIC_ID),
+        # a register unit (bit 31 set) is the pipeline's: the stand-in answers register 0
+        (protocol.OP_READ, 0x8000_0001)]
 
     assert [(r.port, r.data) for r in out[2]] == [(1, ip_frame(2, 200))]
     assert [(r.port, r.data) for r in out[3]] == [(1, ip_frame(3, 60))]

@@ -147,6 +147,25 @@ def test_unsupported_feature_is_a_user_error(tmp_path: Path, capsys) -> None:
     assert "Traceback" not in err
 
 
+def test_more_registers_than_control_units_is_a_user_error(tmp_path: Path, capsys) -> None:
+    # Units 0x80..0xBF are the registers'; the 65th would take the first meter's unit.
+    source = tmp_path / "registers.wire"
+    cells = "".join(f"    register<bit<8>>[2] r{k};\n" for k in range(65))
+    source.write_text(f"""
+    import std;
+    headers {{ ethernet: ethernet; }}
+{cells}
+    parser {{ start {{ extract ethernet; next accept; }} }}
+    control ingress {{ forward(1); }}
+    """)
+    code = main(["compile", str(source), "--target", "fpga", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "room for 64 registers, the program has 65" in err
+    assert "registers.wire:68:5: error:" in err and "r64;" in err  # the 65th declared
+    assert "Traceback" not in err
+
+
 def test_meters_and_packet_length_in_the_map_and_control_writes(tmp_path: Path,
                                                                 capsys) -> None:
     source = tmp_path / "metered.wire"
