@@ -5,16 +5,11 @@ checked for its FCS (in tb_nic.py)."""
 
 from pathlib import Path
 
-import pytest
 from wirespeed.boards.board import BOARDS
 from wirespeed.boards.simexec import RgmiiExecutor
 from wirespeed.compiler.frontend import load_program
 from wirespeed.sim.executor import SendPacket
 from wirespeed.sim.stf import load_stf, run_stf
-
-# Over an hour on a 2-core machine and not yet passing (issue 6 is open): run with
-# `make test-boards`, not in `make test`.
-pytestmark = pytest.mark.board_flow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
