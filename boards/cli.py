@@ -7,13 +7,24 @@ import select
 import termios
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from wirespeed.boards import protocol
 
+if TYPE_CHECKING:
+    from wirespeed.hdl.phv import UnsupportedOnFpga
+
 
 def _fail(error: Exception) -> click.ClickException:
     return click.ClickException(str(error))
+
+
+def _refused(error: UnsupportedOnFpga) -> Exception:
+    """The FPGA backend's refusal of a program, at its place in the source (``located``)."""
+    from wirespeed.compiler.cli import UserError
+
+    return UserError(error.located())
 
 
 @click.command()
@@ -28,6 +39,7 @@ def build(file: str, board_name: str, out_dir: str, width: int) -> None:
     from wirespeed.boards.board import BoardError
     from wirespeed.boards.build import BuildError
     from wirespeed.boards.build import build as run_build
+    from wirespeed.hdl.phv import UnsupportedOnFpga
 
     if not Path(file).is_file():
         raise click.ClickException(f"{file}: no such file")
@@ -35,6 +47,8 @@ def build(file: str, board_name: str, out_dir: str, width: int) -> None:
     try:
         report = run_build(Path(file), board_name, out, width,
                            progress=lambda message: click.echo(message, err=True))
+    except UnsupportedOnFpga as error:
+        raise _refused(error) from None
     except (BuildError, BoardError) as error:
         report_file = out / "report.txt"
         if report_file.exists():
@@ -107,6 +121,7 @@ def entries(stf: str, device: str, program: str | None, board_name: str, baud: i
     from wirespeed.boards.pipeline import control_plane
     from wirespeed.compiler.frontend import load_program
     from wirespeed.hdl.controlplane import ControlPlaneError
+    from wirespeed.hdl.phv import UnsupportedOnFpga
     from wirespeed.sim.executor import AddEntry, SetDefault
     from wirespeed.sim.stf import load_stf
 
@@ -120,7 +135,10 @@ def entries(stf: str, device: str, program: str | None, board_name: str, baud: i
         board = find_board(board_name)
     except BoardError as error:
         raise _fail(error) from None
-    control = control_plane(ir_program, width, board.tcam_slots)
+    try:
+        control = control_plane(ir_program, width, board.tcam_slots)
+    except UnsupportedOnFpga as error:
+        raise _refused(error) from None
     records: list[protocol.Record] = []
     try:
         for op in test.table_ops:

@@ -19,7 +19,6 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.hdl import Elaboratable, Module, Signal, UnusedElaboratable
 from wirespeed.compiler import ir
-from wirespeed.compiler.diagnostics import source_excerpt
 from wirespeed.hdl.controlplane import ControlPlane, ControlPlaneError
 from wirespeed.hdl.phv import UnsupportedOnFpga
 from wirespeed.hdl.pipeline import (
@@ -103,24 +102,13 @@ def build(program: ir.Program, width: int = 64) -> tuple[str, dict]:
             top = FlatTop(pipeline)
             text = verilog.convert(top, name=TOP_NAME, ports=top.ports, emit_src=False)
         except UnsupportedOnFpga as e:
-            refusal = _with_source(str(e), e.span)
+            refusal = e.located()
         except ControlPlaneError as e:
             refusal = str(e)
         if refusal is not None:
             gc.collect()
             raise FpgaCompileError(refusal)
     return text, describe(pipeline)
-
-
-def _with_source(message: str, span: ir.Span) -> str:
-    """``file:line:col: error: message`` and the source line with a caret, when known."""
-    if span.line < 1:
-        return message
-    try:
-        source = Path(span.file).read_text()
-    except (OSError, UnicodeDecodeError):
-        source = None
-    return "\n".join([f"{span}: error: {message}", *source_excerpt(span, source)])
 
 
 def describe(pipeline: Pipeline) -> dict:

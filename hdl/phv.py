@@ -12,6 +12,7 @@ the current PHV into pipeline registers.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import assert_never
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -27,6 +28,18 @@ class UnsupportedOnFpga(Exception):
     def __init__(self, message: str, span: ir.Span = ir.NO_SPAN) -> None:
         super().__init__(message)
         self.span = span
+
+    def located(self) -> str:
+        """``file:line:col: error: message`` and the source line with a caret, when known."""
+        from wirespeed.compiler.diagnostics import source_excerpt
+
+        if self.span.line < 1:
+            return str(self)
+        try:
+            source = Path(self.span.file).read_text()
+        except (OSError, UnicodeDecodeError):
+            source = None
+        return "\n".join([f"{self.span}: error: {self}", *source_excerpt(self.span, source)])
 
 
 def width_of(t: ir.Type) -> int:

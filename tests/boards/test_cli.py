@@ -77,3 +77,27 @@ def test_entries_beyond_the_boards_tcam_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"table 'acl' is full: the FPGA table holds {board.tcam_slots} run-time" in err
     assert board.name in err
+
+
+def test_a_program_the_fpga_backend_refuses_is_shown_at_its_source(tmp_path, capsys):
+    # 65 registers: one more than the control port's register units
+    source = tmp_path / "registers.wire"
+    cells = "".join(f"register<bit<8>>[2] r{k};\n" for k in range(65))
+    source.write_text("import std;\nheaders { ethernet: ethernet; }\n" + cells +
+                      "parser { start { extract ethernet; next accept; } }\n"
+                      "control ingress { forward(1); }\n")
+    (tmp_path / "registers.stf").write_text("")
+    for argv in (["build", str(source), "--board", "icebreaker", "-o", str(tmp_path / "out")],
+                 ["board", "entries", "--port", "/dev/null", "--board", "icebreaker",
+                  str(tmp_path / "registers.stf")]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 1, err
+        assert "registers.wire:67:1: error: the FPGA control port has room for 64 registers" in err
+        assert "internal compiler error" not in err and "Traceback" not in err
+
+
+def test_the_nic_and_the_pipeline_agree_on_the_nic_unit():
+    from wirespeed.hdl.pipeline import BOARD_UNIT
+
+    assert protocol.NIC_BASE >> 24 == BOARD_UNIT
