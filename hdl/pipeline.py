@@ -94,7 +94,10 @@ class Plan:
     # or, when the control needs std.packet_length, once the whole packet is (store-and-forward).
     store_and_forward: bool = False
     clock_hz: int = DEFAULT_CLOCK_HZ  # what meters count time in
-    result_depth: int = 32
+    # Credits for packets between the framer and the output stage. The header pipeline holds
+    # up to latency / (beats of the shortest frame) of them at once: 6 at W=64, 15 at W=256.
+    # 17 is LUT-RAM's 16 words plus the FIFO's output register.
+    result_depth: int = 17
     data_depth: int = 128
     latency: int = 0  # header pipeline stages, known after elaboration
 
@@ -114,6 +117,8 @@ class Plan:
         tables = [describe_table(program, t, unit, tcam_slots)
                   for unit, t in enumerate(program.tables, 1)]
         plan = cls(program, width, graph, window, tables, needs_packet_length(program), clock_hz)
+        if lanes > 16:
+            plan.result_depth = 33
         if plan.store_and_forward:
             # room for the longest frame while the one before it is still leaving: line rate
             plan.data_depth = 2 * -(-MAX_STORED_FRAME_BYTES // lanes) + 16
@@ -352,13 +357,16 @@ class Pipeline(wiring.Component):
         # of the data FIFO, which holds all of it; the beats before ``resume`` are skipped
         # while the header goes out. A dropped packet, or one that ends in its fragment, is
         # drained from the FIFO without output.
-        cur = data.View(result, Signal(result.size))
-        cur_valid = Signal()
+        # The packet going out is the result FIFO's head, read in place (its output register)
+        # and popped when the packet is done: a copy would cost a register as wide as the
+        # new headers.
+        cur = data.View(result, result_fifo.r_data)
+        cur_valid = result_fifo.r_rdy
         chunk_pos = Signal(range(self.deparser.out_bytes // B + 2))
         in_data = Signal()
         draining = Signal()
         fifo_done = Signal()  # the packet's last beat has left the data FIFO
-        skip_left = Signal(range(HB + 1))  # beats of the packet still to skip
+        skipped = Signal(range(HB + 1))  # beats of the packet skipped so far (to ``resume``)
         length_acc = Signal(32)
         done = Signal()
         done_len = Signal(32)
@@ -391,11 +399,11 @@ class Pipeline(wiring.Component):
                 # The skipped beats go while the header is sent (the FIFO is idle then); all of
                 # them when the packet ends in its fragment.
                 pop = Signal()
-                m.d.comb += pop.eq(Mux(cur.ends_in_fragment, ~fifo_done, skip_left != 0) &
+                m.d.comb += pop.eq(Mux(cur.ends_in_fragment, ~fifo_done, skipped != cur.resume) &
                                    data_fifo.r_rdy)
                 with m.If(pop):
                     m.d.comb += data_fifo.r_en.eq(1)
-                    m.d.sync += [skip_left.eq(skip_left - 1),
+                    m.d.sync += [skipped.eq(skipped + 1),
                                  length_acc.eq(length_acc + head_count)]
                     with m.If(head.last):
                         m.d.sync += fifo_done.eq(1)
@@ -410,10 +418,10 @@ class Pipeline(wiring.Component):
                                 length_acc + Mux(popped_last, head_count, 0))]
                         with m.Else():
                             m.d.sync += draining.eq(1)
-            with m.Elif(skip_left != 0):
+            with m.Elif(skipped != cur.resume):
                 m.d.comb += data_fifo.r_en.eq(1)
                 with m.If(data_fifo.r_rdy):
-                    m.d.sync += [skip_left.eq(skip_left - 1),
+                    m.d.sync += [skipped.eq(skipped + 1),
                                  length_acc.eq(length_acc + head_count)]
             with m.Else():
                 m.d.comb += [
@@ -428,13 +436,10 @@ class Pipeline(wiring.Component):
                     with m.If(head.last):
                         m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
 
-        load = ~cur_valid | done
-        with m.If(load):
-            m.d.comb += [result_fifo.r_en.eq(1), popped.eq(result_fifo.r_rdy)]
-            m.d.sync += [cur_valid.eq(result_fifo.r_rdy), cur.as_value().eq(result_fifo.r_data),
-                         chunk_pos.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
-                         length_acc.eq(0),
-                         skip_left.eq(data.View(result, result_fifo.r_data).resume)]
+        m.d.comb += [result_fifo.r_en.eq(done), popped.eq(done)]
+        with m.If(~cur_valid | done):
+            m.d.sync += [chunk_pos.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
+                         length_acc.eq(0), skipped.eq(0)]
 
         for t, counter in counters.items():
             m.d.comb += [counter.update.eq(done & cur_valid & cur[f"cnt_en_{t}"]),
