@@ -1,17 +1,18 @@
-"""The deparser: the new header bytes of a packet, ready to be merged with its payload.
+"""The deparser: the new headers of a packet, as segments the output stage sends in turn.
 
-Valid headers are emitted in declaration order, each at the offset given by the sizes of the
-valid headers before it, with the IPv4 options the parser copied out of the window. Every
-placement is a multiplexer over the few offsets it can take (found statically), not a barrel
-shifter. Behind the headers come the packet's bytes up to the next beat boundary; the rest of
-the packet is not the deparser's: the output stage takes its beats, whole, from the data FIFO.
-The IPv4 checksum of every header in ``Program.checksums`` is recomputed here.
+Valid headers are emitted in declaration order: each one's fixed part, then its variable part
+(the IPv4 options the parser copied out of the window), then the packet's bytes behind the
+parsed headers up to the next beat boundary. The deparser only says what each segment holds
+and how long it is; the output stage puts them one behind the other, through the gearbox that
+realigns the payload. The rest of the packet is not the deparser's: the output stage takes
+its beats, whole, from the data FIFO. The IPv4 checksum of every header in
+``Program.checksums`` is recomputed here.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from wirespeed.compiler import ir
@@ -98,7 +99,14 @@ def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Valu
     return ~final
 
 
-HEADERS_PER_STAGE = 3
+@dataclass(frozen=True)
+class Segment:
+    """A run of bytes the output stage sends as one piece (one chunk of ``B`` bytes per clock):
+    a header's fixed part, its variable part, or the packet's fragment. ``max_bytes`` is the
+    room it has in the result record; the length sent is known per packet (0: left out)."""
+
+    name: str
+    max_bytes: int
 
 
 class DeparserHw:
@@ -113,29 +121,29 @@ class DeparserHw:
                      (varlen_sizes(h.type.varlen) if h.type.varlen else [0])]
             ends = {e + s for e in ends for s in [0, *sizes]}
         self.out_bytes = max(ends) + fragment_bytes
+        self.segments = [segment for h in self.headers for segment in (
+            [Segment(f"h:{h.name}", h.type.fixed_bytes)] +
+            ([Segment(f"o:{h.name}", h.type.varlen.max_bytes)] if h.type.varlen else []))]
+        self.segments.append(Segment("fragment", fragment_bytes))
 
-    def deparse(self, m: Module, phv: Phv, cut: Callable[[], None]) -> tuple[Value, Value]:
-        """The packet's new header bytes, then its bytes from the end of the parsed headers to
-        the next beat boundary (``dp:fragment``): ``out_bytes`` lanes, and how many are used.
-        The output stage follows them with the packet's next beats.
+    def deparse(self, m: Module, phv: Phv,
+                cut: Callable[[], None]) -> tuple[dict[str, tuple[Value, Value]], Value]:
+        """The packet's new headers as segments in wire order (each its bytes, lane 0 first,
+        and its length, 0 when it is not emitted), the last one the packet's bytes from the end
+        of the parsed headers to the next beat boundary (``dp:fragment``); and their total
+        length. The output stage sends the segments one after the other and then the packet's
+        next beats.
 
-        Built back to front: for each header from the last to the first, if it is valid, shift
-        what follows it up by its size and put it in front. A fixed-size header is a constant
-        shift; only headers with a variable part multiplex over their few possible sizes.
+        Nothing is shifted here: where a header lands depends on the headers before it, and
+        placing them all at once (an accumulator as wide as the longest header stack, one
+        multiplexer per header) was most of the pipeline's logic (about 19,000 LUT4 of the
+        gateway's 52,000 at W=64). The output stage's gearbox, which realigns the payload by
+        any number of bytes anyway, puts each segment behind the one before.
 
-        ``cut()`` registers the PHV (a pipeline stage). The checksums and the options are one
-        stage; then every ``HEADERS_PER_STAGE`` headers, so no stage chains more than a few
-        multiplexers (in one stage, the deparser was the ACL pipeline's longest path: 33 LUT
-        levels)."""
+        ``cut()`` registers the PHV (a pipeline stage) after the checksums."""
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
                     [name for h in self.headers if h.name in self.program.checksums
                      for name in field_names(h)])
-        # the packet's bytes behind the headers up to a beat boundary (read from the window
-        # by the pipeline, where ``dp:fragment`` is set): the rest follows them beat by beat
-        fragment_len = phv["dp:fragment_len"]
-        phv["dp:acc"] = fit(phv["dp:fragment"], 8 * self.fragment_bytes) & byte_mask(
-            m, fragment_len, self.fragment_bytes)
-        phv["dp:len"] = fragment_len
         for h in self.headers:
             if h.type.varlen:
                 phv[f"dp:opts:{h.name}"] = phv[f"vb:{h.name}"] & byte_mask(
@@ -146,48 +154,22 @@ class DeparserHw:
                 phv[f"dp:csum:{h.name}"] = ipv4_checksum(
                     m, zeroed, h.type.fixed_bytes, options,
                     h.type.varlen.max_bytes if h.type.varlen else 0)
-        for k, h in enumerate(reversed(self.headers)):
-            if k % HEADERS_PER_STAGE == 0:
-                cut()
-            phv.delayed(m, field_names(h))
-            self._place(m, phv, h)
-        out = Signal(8 * self.out_bytes, name="deparsed")
-        m.d.comb += out.eq(phv["dp:acc"])
-        return out, phv["dp:len"]
-
-    def _place(self, m: Module, phv: Phv, h: ir.HeaderInstance) -> None:
-        """``dp:acc``/``dp:len`` with ``h`` in front, if it is valid."""
-        acc, length, out_bytes = phv["dp:acc"], phv["dp:len"], self.out_bytes
-        fixed = h.type.fixed_bytes
-        valid = phv[f"v:{h.name}"]
-        overrides: dict[str, Value] = {}
-        if h.name in self.program.checksums:
-            overrides["checksum"] = phv[f"dp:csum:{h.name}"]
-        lanes = wire_lanes(header_value(phv, h, overrides), fixed)
-        max_opt = h.type.varlen.max_bytes if h.type.varlen else 0
-        width = min(8 * out_bytes, len(acc) + 8 * (fixed + max_opt))
-        with_header = Signal(width, name=f"with_{h.name}")
-        if h.type.varlen:
-            # The options are masked to their length (``dp:opts``), so header and options sit
-            # at fixed places and only what follows moves, by the options' length. A log
-            # shifter (one 2:1 stage per bit of length / step: 4 for IPv4's 0..40 in steps of
-            # 4) instead of a multiplexer over every size saved 4,400 of the gateway's LUT4s
-            # at W=64 (69,342 -> 64,904 after packing, ECP5).
-            options = phv[f"dp:opts:{h.name}"]
-            step = math.gcd(*varlen_sizes(h.type.varlen)) or 1
-            opt_len = phv[f"vl:{h.name}"]
-            units = (opt_len[step.bit_length() - 1:] if step & (step - 1) == 0
-                     else opt_len // step)
-            behind = fit(Cat(Const(0, 8 * fixed), acc), width)
-            for b in range(min(len(units), (max_opt // step).bit_length())):
-                behind = Mux(units[b], fit(behind << (8 * step << b), width), behind)
-            m.d.comb += with_header.eq(fit(Cat(lanes, options), width) | behind)
-            size = fixed + opt_len
-        else:
-            m.d.comb += with_header.eq(fit(Cat(lanes, acc), width))
-            size = Const(fixed, range(fixed + 1))
-        next_acc = Signal(width, name=f"from_{h.name}")
-        m.d.comb += next_acc.eq(Mux(valid, with_header, acc))
-        next_length = Signal(range(8 * out_bytes + 1), name=f"len_from_{h.name}")
-        m.d.comb += next_length.eq(length + Mux(valid, size, 0))
-        phv["dp:acc"], phv["dp:len"] = next_acc, next_length
+        cut()
+        phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
+                    [name for h in self.headers for name in field_names(h)])
+        segments: dict[str, tuple[Value, Value]] = {}
+        for h in self.headers:
+            valid = phv[f"v:{h.name}"]
+            overrides: dict[str, Value] = {}
+            if h.name in self.program.checksums:
+                overrides["checksum"] = phv[f"dp:csum:{h.name}"]
+            fixed = h.type.fixed_bytes
+            segments[f"h:{h.name}"] = (wire_lanes(header_value(phv, h, overrides), fixed),
+                                       Mux(valid, fixed, 0))
+            if h.type.varlen:
+                segments[f"o:{h.name}"] = (phv[f"vb:{h.name}"],
+                                           Mux(valid, phv[f"vl:{h.name}"], 0))
+        segments["fragment"] = (phv["dp:fragment"], phv["dp:fragment_len"])
+        total = Signal(range(self.out_bytes + 1), name="header_len")
+        m.d.comb += total.eq(tree_sum([length for _, length in segments.values()]))
+        return segments, total

@@ -81,6 +81,33 @@ def lane_mask(count: Value, lanes: int) -> Value:
     return Cat(*[count > i for i in range(lanes)])
 
 
+def _piece(value: Value, index: Value, width: int) -> Value:
+    """The ``index``-th ``width``-bit word of ``value`` (the last one zero-padded)."""
+    words = -(-len(value) // width)
+    padded = fit(value, words * width)
+    return padded if words == 1 else padded.word_select(index, width)
+
+
+def _lowest_bit(value: Value) -> Value:
+    """``value`` with all but its lowest set bit cleared (a one-hot, or 0)."""
+    return value & (~value + 1)[:len(value)]
+
+
+def _byte_mask(count: Value, lanes: int) -> Value:
+    """Eight ones per byte lane below ``count``."""
+    mask = lane_mask(count, lanes)
+    return Cat(*[mask[k].replicate(8) for k in range(lanes)])
+
+
+def _one_hot_select(select: Value, values: list[Value]) -> Value:
+    """The value whose bit of ``select`` is set (at most one is): an AND-OR, no priority."""
+    width = max(len(Value.cast(v)) for v in values)
+    result: Value = Const(0, width)
+    for k, v in enumerate(values):
+        result = result | (select[k].replicate(width) & fit(v, width))
+    return result
+
+
 @dataclass
 class Plan:
     """What the program needs in hardware at one data width (the JSON map is built from it)."""
@@ -280,11 +307,13 @@ class Pipeline(wiring.Component):
         control.cut(phv)
         control.run(phv)
         control.cut(phv)
-        header, header_len = self.deparser.deparse(m, phv, lambda: control.cut(phv))
+        segments, header_len = self.deparser.deparse(m, phv, lambda: control.cut(phv))
         egress = phv["m:std.egress_port"]
+        specs = self.deparser.segments
         result = data.StructLayout({
-            "header": 8 * (-(-self.deparser.out_bytes // B) * B),
-            "header_len": range(self.deparser.out_bytes + 1),
+            **{f"seg_{k}": 8 * spec.max_bytes for k, spec in enumerate(specs)},
+            **{f"len_{k}": range(spec.max_bytes + 1) for k, spec in enumerate(specs)},
+            "present": len(specs),  # the segments sent (length not 0)
             "drop": 1,
             "more": 1,
             "port": ir.PORT_WIDTH,
@@ -298,7 +327,9 @@ class Pipeline(wiring.Component):
                                                                   depth=plan.result_depth)
         record = data.View(result, Signal(result.size))
         m.d.comb += [
-            record.header.eq(header), record.header_len.eq(header_len),
+            *[record[f"seg_{k}"].eq(segments[spec.name][0]) for k, spec in enumerate(specs)],
+            *[record[f"len_{k}"].eq(segments[spec.name][1]) for k, spec in enumerate(specs)],
+            record.present.eq(Cat(*[segments[spec.name][1] != 0 for spec in specs])),
             # a frame shorter than an Ethernet header is dropped (the reference model's rule);
             # one with bytes behind the window is longer than the parse plus 14 (``Plan.of``)
             record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
@@ -362,7 +393,6 @@ class Pipeline(wiring.Component):
         # new headers.
         cur = data.View(result, result_fifo.r_data)
         cur_valid = result_fifo.r_rdy
-        chunk_pos = Signal(range(self.deparser.out_bytes // B + 2))
         in_data = Signal()
         draining = Signal()
         fifo_done = Signal()  # the packet's last beat has left the data FIFO
@@ -378,10 +408,52 @@ class Pipeline(wiring.Component):
         chunk_count = Signal(range(B + 1))
         chunk_last = Signal()
         chunk_taken = Signal()
+        # a second chunk the gearbox may take in the same clock (the header's next piece)
+        chunk2_valid = Signal()
+        chunk2 = Signal(W)
+        chunk2_count = Signal(range(B + 1))
+        chunk2_last = Signal()
+        chunk2_taken = Signal()
 
-        header_left = Signal(range(self.deparser.out_bytes + 1))
-        m.d.comb += header_left.eq(cur.header_len - chunk_pos * B)
-        last_header_chunk = header_left <= B
+        # The header goes out a segment at a time, in pieces of up to B bytes: the piece due
+        # (``a``) and the one after it (``b``), which the gearbox takes in the same clock when
+        # ``a`` leaves it short of a beat (a segment's last piece, mostly), so that headers
+        # ending off a beat boundary cost no clock. The segment due is the first one present
+        # and not yet sent (the lowest set bit of ``remaining``).
+        n_segs = len(specs)
+        consumed = Signal(n_segs)
+        most_pieces = max(-(-spec.max_bytes // B) for spec in specs)
+        piece = Signal(range(most_pieces + 1))  # the piece due within its segment
+        remaining, current, following, beyond = (Signal(n_segs, name=n) for n in
+                                                 ("remaining", "current", "following", "beyond"))
+        m.d.comb += [remaining.eq(cur.present & ~consumed),
+                     current.eq(_lowest_bit(remaining)),
+                     following.eq(_lowest_bit(remaining & ~current)),
+                     beyond.eq(remaining & ~current & ~following)]
+        lens = [cur[f"len_{k}"] for k in range(n_segs)]
+        seg_bytes = [cur[f"seg_{k}"] for k in range(n_segs)]
+        a_word, b_word = Signal(W, name="a_word"), Signal(W, name="b_word")
+        a_left = Signal(range(max(spec.max_bytes for spec in specs) + 1), name="a_left")
+        b_left = Signal.like(a_left, name="b_left")
+        a_last_piece = a_left <= B
+        m.d.comb += [
+            a_word.eq(_one_hot_select(current, [_piece(v, piece, W) for v in seg_bytes])),
+            a_left.eq(_one_hot_select(current, lens) - piece * B),
+        ]
+        with m.If(a_last_piece):  # ``b`` opens the following segment
+            m.d.comb += [
+                b_word.eq(_one_hot_select(following, [_piece(v, 0, W) for v in seg_bytes])),
+                b_left.eq(_one_hot_select(following, lens)),
+            ]
+        with m.Else():  # ``b`` is the current segment's next piece
+            m.d.comb += [
+                b_word.eq(_one_hot_select(current, [_piece(v, piece + 1, W)
+                                                    for v in seg_bytes])),
+                b_left.eq(a_left - B),
+            ]
+        b_last_piece = b_left <= B
+        a_final = a_last_piece & (following == 0)  # the header's last piece
+        b_final = b_last_piece & Mux(a_last_piece, beyond == 0, following == 0)
         with m.If(cur_valid):
             with m.If(cur.drop | draining):
                 m.d.comb += data_fifo.r_en.eq(1)
@@ -392,9 +464,13 @@ class Pipeline(wiring.Component):
             with m.Elif(~in_data):
                 m.d.comb += [
                     chunk_valid.eq(1),
-                    chunk.eq(cur.header.word_select(chunk_pos, W)),
-                    chunk_count.eq(Mux(last_header_chunk, header_left, B)),
-                    chunk_last.eq(last_header_chunk & cur.ends_in_fragment),
+                    chunk.eq(a_word),
+                    chunk_count.eq(Mux(a_last_piece, a_left, B)),
+                    chunk_last.eq(a_final & cur.ends_in_fragment),
+                    chunk2_valid.eq(~a_final),
+                    chunk2.eq(b_word),
+                    chunk2_count.eq(Mux(b_last_piece, b_left, B)),
+                    chunk2_last.eq(b_final & cur.ends_in_fragment),
                 ]
                 # The skipped beats go while the header is sent (the FIFO is idle then); all of
                 # them when the packet ends in its fragment.
@@ -408,9 +484,22 @@ class Pipeline(wiring.Component):
                     with m.If(head.last):
                         m.d.sync += fifo_done.eq(1)
                 popped_last = pop & head.last
+                header_done = Mux(chunk2_taken, b_final, a_final)
+                with m.If(chunk_taken & ~chunk2_taken):
+                    m.d.sync += piece.eq(piece + 1)
+                    with m.If(a_last_piece):
+                        m.d.sync += [piece.eq(0), consumed.eq(consumed | current)]
+                with m.If(chunk2_taken):
+                    with m.If(a_last_piece):
+                        m.d.sync += [piece.eq(1), consumed.eq(consumed | current)]
+                        with m.If(b_last_piece):
+                            m.d.sync += [piece.eq(0), consumed.eq(consumed | current | following)]
+                    with m.Else():
+                        m.d.sync += piece.eq(piece + 2)
+                        with m.If(b_last_piece):
+                            m.d.sync += [piece.eq(0), consumed.eq(consumed | current)]
                 with m.If(chunk_taken):
-                    m.d.sync += chunk_pos.eq(chunk_pos + 1)
-                    with m.If(last_header_chunk):
+                    with m.If(header_done):
                         with m.If(~cur.ends_in_fragment):
                             m.d.sync += in_data.eq(1)
                         with m.Elif(fifo_done | popped_last):
@@ -438,7 +527,7 @@ class Pipeline(wiring.Component):
 
         m.d.comb += [result_fifo.r_en.eq(done), popped.eq(done)]
         with m.If(~cur_valid | done):
-            m.d.sync += [chunk_pos.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
+            m.d.sync += [piece.eq(0), consumed.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
                          length_acc.eq(0), skipped.eq(0)]
 
         for t, counter in counters.items():
@@ -455,13 +544,19 @@ class Pipeline(wiring.Component):
         out_tag = Signal(TAG_WIDTH)
         advance = ~self.o.valid | self.o.ready
         m.d.comb += chunk_taken.eq(advance & ~flush & chunk_valid)
-        chunk_lanes = Signal(B)
-        m.d.comb += chunk_lanes.eq(lane_mask(chunk_count, B))
-        byte_bits = Cat(*[chunk_lanes[k].replicate(8) for k in range(B)])
+        # the second chunk goes too when the first leaves the gearbox short of a beat; what
+        # is held then stays under a beat
+        with_first = Signal(range(2 * B))
+        m.d.comb += [with_first.eq(held_count + chunk_count),
+                     chunk2_taken.eq(chunk_taken & chunk2_valid & (with_first < B))]
+        count2 = Mux(chunk2_taken, chunk2_count, 0)
         combined = Signal(2 * W)
-        m.d.comb += combined.eq(held | ((chunk & byte_bits) << (held_count * 8)))
+        m.d.comb += combined.eq(
+            held | ((chunk & _byte_mask(chunk_count, B)) << (held_count * 8)) |
+            ((chunk2 & _byte_mask(count2, B)) << (with_first[:max(1, (B - 1).bit_length())] * 8)))
         total = Signal(range(2 * B + 1))
-        m.d.comb += total.eq(held_count + chunk_count)
+        m.d.comb += total.eq(with_first + count2)
+        last = Mux(chunk2_taken, chunk2_last, chunk_last)
         with m.If(advance):
             m.d.sync += self.o.valid.eq(0)
             with m.If(flush):
@@ -475,13 +570,13 @@ class Pipeline(wiring.Component):
                 with m.If(total >= B):
                     m.d.sync += [
                         self.o.valid.eq(1), o.data.eq(combined[:W]), o.keep.eq(Const((1 << B) - 1, B)),
-                        o.last.eq(chunk_last & (total == B)), o.first.eq(~started),
+                        o.last.eq(last & (total == B)), o.first.eq(~started),
                         o.port.eq(cur.port), o.tag.eq(cur.tag),
                         held.eq(combined[W:]), held_count.eq(total - B),
-                        flush.eq(chunk_last & (total > B)),
-                        started.eq(~(chunk_last & (total == B))),
+                        flush.eq(last & (total > B)),
+                        started.eq(~(last & (total == B))),
                     ]
-                with m.Elif(chunk_last):
+                with m.Elif(last):
                     m.d.sync += [
                         self.o.valid.eq(1), o.data.eq(combined[:W]),
                         o.keep.eq(lane_mask(total, B)), o.last.eq(1), o.first.eq(~started),
