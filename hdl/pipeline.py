@@ -415,15 +415,17 @@ class Pipeline(wiring.Component):
         chunk2_last = Signal()
         chunk2_taken = Signal()
 
-        # The header goes out a segment at a time, in pieces of up to B bytes: the piece due
-        # (``a``) and the one after it (``b``), which the gearbox takes in the same clock when
-        # ``a`` leaves it short of a beat (a segment's last piece, mostly), so that headers
-        # ending off a beat boundary cost no clock. The segment due is the first one present
-        # and not yet sent (the lowest set bit of ``remaining``).
+        # The header goes out a segment at a time, in pieces of up to B bytes. The segment due
+        # is the first one present and not yet sent (the lowest set bit of ``remaining``).
+        # When its piece ``a`` leaves the gearbox short of a beat (only a segment's last piece
+        # can: the others are whole beats), the gearbox takes a second chunk in the same
+        # clock: the following segment's first piece (``b``) or, after the header's last
+        # piece, the packet's first beat sent whole. So a header stack that ends off a beat
+        # boundary costs no clock.
         n_segs = len(specs)
         consumed = Signal(n_segs)
         most_pieces = max(-(-spec.max_bytes // B) for spec in specs)
-        piece = Signal(range(most_pieces + 1))  # the piece due within its segment
+        piece = Signal(range(max(2, most_pieces)))  # the piece due within its segment
         remaining, current, following, beyond = (Signal(n_segs, name=n) for n in
                                                  ("remaining", "current", "following", "beyond"))
         m.d.comb += [remaining.eq(cur.present & ~consumed),
@@ -435,25 +437,16 @@ class Pipeline(wiring.Component):
         a_word, b_word = Signal(W, name="a_word"), Signal(W, name="b_word")
         a_left = Signal(range(max(spec.max_bytes for spec in specs) + 1), name="a_left")
         b_left = Signal.like(a_left, name="b_left")
-        a_last_piece = a_left <= B
         m.d.comb += [
             a_word.eq(_one_hot_select(current, [_piece(v, piece, W) for v in seg_bytes])),
             a_left.eq(_one_hot_select(current, lens) - piece * B),
+            b_word.eq(_one_hot_select(following, [_piece(v, 0, W) for v in seg_bytes])),
+            b_left.eq(_one_hot_select(following, lens)),
         ]
-        with m.If(a_last_piece):  # ``b`` opens the following segment
-            m.d.comb += [
-                b_word.eq(_one_hot_select(following, [_piece(v, 0, W) for v in seg_bytes])),
-                b_left.eq(_one_hot_select(following, lens)),
-            ]
-        with m.Else():  # ``b`` is the current segment's next piece
-            m.d.comb += [
-                b_word.eq(_one_hot_select(current, [_piece(v, piece + 1, W)
-                                                    for v in seg_bytes])),
-                b_left.eq(a_left - B),
-            ]
+        a_last_piece = a_left <= B
         b_last_piece = b_left <= B
         a_final = a_last_piece & (following == 0)  # the header's last piece
-        b_final = b_last_piece & Mux(a_last_piece, beyond == 0, following == 0)
+        b_final = b_last_piece & (beyond == 0)
         with m.If(cur_valid):
             with m.If(cur.drop | draining):
                 m.d.comb += data_fifo.r_en.eq(1)
@@ -467,11 +460,18 @@ class Pipeline(wiring.Component):
                     chunk.eq(a_word),
                     chunk_count.eq(Mux(a_last_piece, a_left, B)),
                     chunk_last.eq(a_final & cur.ends_in_fragment),
-                    chunk2_valid.eq(~a_final),
-                    chunk2.eq(b_word),
-                    chunk2_count.eq(Mux(b_last_piece, b_left, B)),
-                    chunk2_last.eq(b_final & cur.ends_in_fragment),
                 ]
+                # After the header's last piece the second chunk is the packet's first beat
+                # sent whole, once the beats before it are skipped.
+                payload_next = (a_final & ~cur.ends_in_fragment & (skipped == cur.resume) &
+                                data_fifo.r_rdy)
+                with m.If(a_final):
+                    m.d.comb += [chunk2_valid.eq(payload_next), chunk2.eq(head.data),
+                                 chunk2_count.eq(head_count), chunk2_last.eq(head.last)]
+                with m.Else():
+                    m.d.comb += [chunk2_valid.eq(a_last_piece), chunk2.eq(b_word),
+                                 chunk2_count.eq(Mux(b_last_piece, b_left, B)),
+                                 chunk2_last.eq(b_final & cur.ends_in_fragment)]
                 # The skipped beats go while the header is sent (the FIFO is idle then); all of
                 # them when the packet ends in its fragment.
                 pop = Signal()
@@ -484,23 +484,26 @@ class Pipeline(wiring.Component):
                     with m.If(head.last):
                         m.d.sync += fifo_done.eq(1)
                 popped_last = pop & head.last
-                header_done = Mux(chunk2_taken, b_final, a_final)
+                header_done = a_final | (chunk2_taken & b_final)
+                payload_taken = chunk2_taken & a_final
                 with m.If(chunk_taken & ~chunk2_taken):
                     m.d.sync += piece.eq(piece + 1)
                     with m.If(a_last_piece):
                         m.d.sync += [piece.eq(0), consumed.eq(consumed | current)]
-                with m.If(chunk2_taken):
-                    with m.If(a_last_piece):
-                        m.d.sync += [piece.eq(1), consumed.eq(consumed | current)]
-                        with m.If(b_last_piece):
-                            m.d.sync += [piece.eq(0), consumed.eq(consumed | current | following)]
-                    with m.Else():
-                        m.d.sync += piece.eq(piece + 2)
-                        with m.If(b_last_piece):
-                            m.d.sync += [piece.eq(0), consumed.eq(consumed | current)]
+                with m.If(chunk2_taken):  # after ``a``, a segment's last piece
+                    m.d.sync += [piece.eq(1), consumed.eq(consumed | current)]
+                    with m.If(b_last_piece):
+                        m.d.sync += [piece.eq(0), consumed.eq(consumed | current | following)]
                 with m.If(chunk_taken):
                     with m.If(header_done):
-                        with m.If(~cur.ends_in_fragment):
+                        with m.If(payload_taken):
+                            m.d.comb += data_fifo.r_en.eq(1)
+                            m.d.sync += length_acc.eq(length_acc + head_count)
+                            with m.If(head.last):
+                                m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
+                            with m.Else():
+                                m.d.sync += in_data.eq(1)
+                        with m.Elif(~cur.ends_in_fragment):
                             m.d.sync += in_data.eq(1)
                         with m.Elif(fifo_done | popped_last):
                             m.d.comb += [done.eq(1), done_len.eq(
