@@ -101,9 +101,9 @@ def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Valu
 
 @dataclass(frozen=True)
 class Segment:
-    """A run of bytes the output stage sends as one piece (one chunk of ``B`` bytes per clock):
-    a header's fixed part, its variable part, or the packet's fragment. ``max_bytes`` is the
-    room it has in the result record; the length sent is known per packet (0: left out)."""
+    """A run of bytes the output stage sends in pieces of up to ``B`` bytes: a header's fixed
+    part, its variable part, or the packet's fragment. ``max_bytes`` is the room it has in the
+    result record; the length sent is known per packet (0: left out)."""
 
     name: str
     max_bytes: int
@@ -127,49 +127,48 @@ class DeparserHw:
         self.segments.append(Segment("fragment", fragment_bytes))
 
     def deparse(self, m: Module, phv: Phv,
-                cut: Callable[[], None]) -> tuple[dict[str, tuple[Value, Value]], Value]:
-        """The packet's new headers as segments in wire order (each its bytes, lane 0 first,
-        and its length, 0 when it is not emitted), the last one the packet's bytes from the end
-        of the parsed headers to the next beat boundary (``dp:fragment``); and their total
-        length. The output stage sends the segments one after the other and then the packet's
-        next beats.
+                cut: Callable[[], None]) -> tuple[list[tuple[Value, Value]], Value]:
+        """The packet's new headers as ``self.segments`` in wire order (each its bytes, lane 0
+        first, and its length, 0 when it is not emitted), the last one the packet's bytes from
+        the end of the parsed headers to the next beat boundary (``dp:fragment``); and their
+        total length. The output stage sends the segments one after the other and then the
+        packet's next beats.
 
         Nothing is shifted here: where a header lands depends on the headers before it, and
         placing them all at once (an accumulator as wide as the longest header stack, one
-        multiplexer per header) was most of the pipeline's logic (about 19,000 LUT4 of the
-        gateway's 52,000 at W=64). The output stage's gearbox, which realigns the payload by
-        any number of bytes anyway, puts each segment behind the one before.
+        multiplexer per header) was most of the pipeline's logic (about 15,600 of the gateway
+        pipeline's 34,100 LUT4 at W=64). The output stage's gearbox, which realigns the
+        payload by any number of bytes anyway, puts each segment behind the one before.
 
         ``cut()`` registers the PHV (a pipeline stage) after the checksums."""
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
                     [name for h in self.headers if h.name in self.program.checksums
                      for name in field_names(h)])
         for h in self.headers:
-            if h.type.varlen:
-                phv[f"dp:opts:{h.name}"] = phv[f"vb:{h.name}"] & byte_mask(
-                    m, phv[f"vl:{h.name}"], h.type.varlen.max_bytes)
             if h.name in self.program.checksums:
                 zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
-                options = phv[f"dp:opts:{h.name}"] if h.type.varlen else Const(0, 8)
+                # the options past their length are the window's next bytes: not summed
+                options = (phv[f"vb:{h.name}"] & byte_mask(m, phv[f"vl:{h.name}"],
+                                                           h.type.varlen.max_bytes)
+                           if h.type.varlen else Const(0, 8))
                 phv[f"dp:csum:{h.name}"] = ipv4_checksum(
                     m, zeroed, h.type.fixed_bytes, options,
                     h.type.varlen.max_bytes if h.type.varlen else 0)
         cut()
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
                     [name for h in self.headers for name in field_names(h)])
-        segments: dict[str, tuple[Value, Value]] = {}
+        segments: list[tuple[Value, Value]] = []
         for h in self.headers:
             valid = phv[f"v:{h.name}"]
             overrides: dict[str, Value] = {}
             if h.name in self.program.checksums:
                 overrides["checksum"] = phv[f"dp:csum:{h.name}"]
             fixed = h.type.fixed_bytes
-            segments[f"h:{h.name}"] = (wire_lanes(header_value(phv, h, overrides), fixed),
-                                       Mux(valid, fixed, 0))
+            segments.append((wire_lanes(header_value(phv, h, overrides), fixed),
+                             Mux(valid, fixed, 0)))
             if h.type.varlen:
-                segments[f"o:{h.name}"] = (phv[f"vb:{h.name}"],
-                                           Mux(valid, phv[f"vl:{h.name}"], 0))
-        segments["fragment"] = (phv["dp:fragment"], phv["dp:fragment_len"])
+                segments.append((phv[f"vb:{h.name}"], Mux(valid, phv[f"vl:{h.name}"], 0)))
+        segments.append((phv["dp:fragment"], phv["dp:fragment_len"]))
         total = Signal(range(self.out_bytes + 1), name="header_len")
-        m.d.comb += total.eq(tree_sum([length for _, length in segments.values()]))
+        m.d.comb += total.eq(tree_sum([length for _, length in segments]))
         return segments, total

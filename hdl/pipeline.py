@@ -9,10 +9,10 @@
 The framer copies the first ``H`` bytes of each packet (``H`` the deepest parse path rounded up
 to whole beats) into the header window and writes every beat into the data FIFO. The window's
 parse goes through a fixed-latency pipeline that never stalls (the framer holds a credit per
-result FIFO slot) and comes out as the new header bytes followed by the packet's bytes up to
-the next beat boundary (the fragment); the window itself stops at the parser. The output stage
-emits those bytes and then the packet's stored beats from that boundary on, through a gearbox
-that realigns them by any number of bytes, one beat per clock. Dropped packets are drained
+result FIFO slot) and comes out as the new headers, segment by segment, and the packet's bytes
+up to the next beat boundary (the fragment); the window itself stops at the parser. The output
+stage emits the segments present and then the packet's stored beats from that boundary on,
+through a gearbox that realigns them by any number of bytes, one beat per clock. Dropped packets are drained
 from the data FIFO without output. Direct counters are updated when a packet leaves the
 output stage, with its original length.
 """
@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In, Out
 from wirespeed.compiler import ir
 from wirespeed.compiler.uses import all_statements, needs_packet_length
 from wirespeed.hdl.control import ControlBuilder
-from wirespeed.hdl.deparser import DeparserHw
+from wirespeed.hdl.deparser import DeparserHw, byte_mask
 from wirespeed.hdl.meters import CONFIG_BITS
 from wirespeed.hdl.parser import ParseGraph, ParserHw
 from wirespeed.hdl.phv import UnsupportedOnFpga, fit
@@ -91,12 +91,6 @@ def _piece(value: Value, index: Value, width: int) -> Value:
 def _lowest_bit(value: Value) -> Value:
     """``value`` with all but its lowest set bit cleared (a one-hot, or 0)."""
     return value & (~value + 1)[:len(value)]
-
-
-def _byte_mask(count: Value, lanes: int) -> Value:
-    """Eight ones per byte lane below ``count``."""
-    mask = lane_mask(count, lanes)
-    return Cat(*[mask[k].replicate(8) for k in range(lanes)])
 
 
 def _one_hot_select(select: Value, values: list[Value]) -> Value:
@@ -327,9 +321,9 @@ class Pipeline(wiring.Component):
                                                                   depth=plan.result_depth)
         record = data.View(result, Signal(result.size))
         m.d.comb += [
-            *[record[f"seg_{k}"].eq(segments[spec.name][0]) for k, spec in enumerate(specs)],
-            *[record[f"len_{k}"].eq(segments[spec.name][1]) for k, spec in enumerate(specs)],
-            record.present.eq(Cat(*[segments[spec.name][1] != 0 for spec in specs])),
+            *[record[f"seg_{k}"].eq(contents) for k, (contents, _) in enumerate(segments)],
+            *[record[f"len_{k}"].eq(length) for k, (_, length) in enumerate(segments)],
+            record.present.eq(Cat(*[length != 0 for _, length in segments])),
             # a frame shorter than an Ethernet header is dropped (the reference model's rule);
             # one with bytes behind the window is longer than the parse plus 14 (``Plan.of``)
             record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
@@ -555,8 +549,8 @@ class Pipeline(wiring.Component):
         count2 = Mux(chunk2_taken, chunk2_count, 0)
         combined = Signal(2 * W)
         m.d.comb += combined.eq(
-            held | ((chunk & _byte_mask(chunk_count, B)) << (held_count * 8)) |
-            ((chunk2 & _byte_mask(count2, B)) << (with_first[:max(1, (B - 1).bit_length())] * 8)))
+            held | ((chunk & byte_mask(m, chunk_count, B)) << (held_count * 8)) |
+            ((chunk2 & byte_mask(m, count2, B)) << (with_first[:max(1, (B - 1).bit_length())] * 8)))
         total = Signal(range(2 * B + 1))
         m.d.comb += total.eq(with_first + count2)
         last = Mux(chunk2_taken, chunk2_last, chunk_last)
