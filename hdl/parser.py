@@ -2,8 +2,9 @@
 
 The graph is unrolled in space: every state gets a ``reach`` bit and the byte offset where it
 starts. Offsets are dynamic (VLAN tags, IPv4 options) but each can take only a few values, which
-``ParseGraph`` finds statically, so extracting a header is a small multiplexer over those
-offsets rather than a barrel shifter over the window. A packet is dropped when the parser
+``ParseGraph`` finds statically: they are evenly spaced (IPv4 options come in 4-byte words), so
+extracting a header is a shifter over just the bytes it can start at, one 2:1 multiplexer
+level per bit of its position among those offsets. A packet is dropped when the parser
 rejects it: an explicit ``reject``, a header past the end of the packet (``wlen``), or a
 variable-length part out of range.
 """
@@ -11,6 +12,7 @@ variable-length part out of range.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import gcd
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from wirespeed.compiler import ir
@@ -88,6 +90,36 @@ def big_endian(window: Value, offset: int, nbytes: int) -> Value:
     return Cat(*reversed(lanes))
 
 
+def bytes_at(m: Module, window: Value, offset: Value, offsets: list[int], nbytes: int,
+             name: str) -> Value:
+    """``nbytes`` window bytes (lane order) from ``offset``, which is one of ``offsets``.
+
+    The offsets are ``first + step * k``; the shifter takes ``k`` in binary and shifts by the
+    largest steps first, so each level is only as wide as the shifts still to come need. Bytes
+    past the window read as zero."""
+    first = offsets[0]
+    if len(offsets) == 1:
+        return fit(window[8 * first:], 8 * nbytes)
+    step = 0
+    for o in offsets:
+        step = gcd(step, o - first)
+    step = step or 1
+    positions = (offsets[-1] - first) // step + 1
+    index = Signal(range(positions), name=f"at_{name}")
+    with m.Switch(offset):
+        for o in offsets:
+            with m.Case(o):
+                m.d.comb += index.eq((o - first) // step)
+    out_bits, step_bits = 8 * nbytes, 8 * step
+    reach = out_bits + ((1 << len(index)) - 1) * step_bits
+    level: Value = fit(window[8 * first:], reach)
+    for b in reversed(range(len(index))):
+        need = out_bits + ((1 << b) - 1) * step_bits
+        shift = (1 << b) * step_bits
+        level = Mux(index[b], level[shift:shift + need], level[:need])
+    return level[:out_bits]
+
+
 def match_select(key: Value, match: ir.Match) -> Value:
     width = len(key)
     match match:
@@ -150,12 +182,13 @@ class ParserHw:
             for i, header in enumerate(state.extracts):
                 htype = program.header(header).type
                 fixed = htype.fixed_bytes
-                bits = Signal(htype.fixed_bits, name=f"x_{sid}_{header}")
-                with m.Switch(offset):
-                    for o in sorted(graph.extract_at[(name, i)]):
-                        if o + fixed <= H:
-                            with m.Case(o):
-                                m.d.comb += bits.eq(big_endian(window, o, fixed))
+                varlen_bytes = htype.varlen.max_bytes if htype.varlen else 0
+                # the header's bytes in wire order, its variable part included
+                raw_bytes = Signal(8 * (fixed + varlen_bytes), name=f"x_{sid}_{header}")
+                m.d.comb += raw_bytes.eq(bytes_at(m, window, offset,
+                                                  sorted(graph.extract_at[(name, i)]),
+                                                  fixed + varlen_bytes, f"{sid}_{header}"))
+                bits = big_endian(raw_bytes, 0, fixed)
                 ok = ok & (offset + fixed <= wlen)
                 valid_key = f"v:{header}"
                 phv[valid_key] = phv[valid_key] | reach
@@ -176,11 +209,7 @@ class ParserHw:
                     ok = ok & (offset + fixed + nbytes <= wlen)
                     # the variable part's bytes, copied out of the window here so that the
                     # window itself does not have to travel down the pipeline to the deparser
-                    raw = Signal(8 * v.max_bytes, name=f"xv_{sid}_{header}")
-                    with m.Switch(offset):
-                        for o in sorted(graph.extract_at[(name, i)]):
-                            with m.Case(o):
-                                m.d.comb += raw.eq(fit(window[8 * (o + fixed):], 8 * v.max_bytes))
+                    raw = raw_bytes[8 * fixed:]
                     phv[f"vl:{header}"] = Mux(reach, nbytes, phv[f"vl:{header}"])
                     phv[f"vb:{header}"] = Mux(reach, raw, phv[f"vb:{header}"])
                     end = end + nbytes
