@@ -62,10 +62,18 @@ def emitted_headers(program: ir.Program) -> list[ir.HeaderInstance]:
     return [h for h in program.headers if h.name in possible]
 
 
-def field_names(h: ir.HeaderInstance) -> list[str]:
+def options_bytes(program: ir.Program, h: ir.HeaderInstance) -> int:
+    """Room for the header's variable part. Only the parser fills one: a header the program
+    makes valid starts with none (``tunnel`` in the gateway), so it gets no room at all."""
+    if h.type.varlen is None or not any(h.name in s.extracts for s in program.parser):
+        return 0
+    return h.type.varlen.max_bytes
+
+
+def field_names(program: ir.Program, h: ir.HeaderInstance) -> list[str]:
     """The PHV names of the header's fields (and of its variable part's bytes)."""
     return [f"f:{h.name}.{f.name}" for f in h.type.fields] + (
-        [f"vb:{h.name}"] if h.type.varlen else [])
+        [f"vb:{h.name}"] if options_bytes(program, h) else [])
 
 
 def header_value(phv: Phv, h: ir.HeaderInstance, overrides: dict[str, Value]) -> Value:
@@ -118,12 +126,13 @@ class DeparserHw:
         ends = {0}
         for h in self.headers:
             sizes = [h.type.fixed_bytes + n for n in
-                     (varlen_sizes(h.type.varlen) if h.type.varlen else [0])]
+                     (varlen_sizes(h.type.varlen) if options_bytes(program, h) else [0])]
             ends = {e + s for e in ends for s in [0, *sizes]}
         self.out_bytes = max(ends) + fragment_bytes
         self.segments = [segment for h in self.headers for segment in (
             [Segment(f"h:{h.name}", h.type.fixed_bytes)] +
-            ([Segment(f"o:{h.name}", h.type.varlen.max_bytes)] if h.type.varlen else []))]
+            ([Segment(f"o:{h.name}", options_bytes(program, h))]
+             if options_bytes(program, h) else []))]
         self.segments.append(Segment("fragment", fragment_bytes))
 
     def deparse(self, m: Module, phv: Phv,
@@ -141,22 +150,22 @@ class DeparserHw:
         payload by any number of bytes anyway, puts each segment behind the one before.
 
         ``cut()`` registers the PHV (a pipeline stage) after the checksums."""
+        program = self.program
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
-                    [name for h in self.headers if h.name in self.program.checksums
-                     for name in field_names(h)])
+                    [name for h in self.headers if h.name in program.checksums
+                     for name in field_names(program, h)])
         for h in self.headers:
-            if h.name in self.program.checksums:
+            if h.name in program.checksums:
                 zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
+                room = options_bytes(program, h)
                 # the options past their length are the window's next bytes: not summed
-                options = (phv[f"vb:{h.name}"] & byte_mask(m, phv[f"vl:{h.name}"],
-                                                           h.type.varlen.max_bytes)
-                           if h.type.varlen else Const(0, 8))
-                phv[f"dp:csum:{h.name}"] = ipv4_checksum(
-                    m, zeroed, h.type.fixed_bytes, options,
-                    h.type.varlen.max_bytes if h.type.varlen else 0)
+                options = (phv[f"vb:{h.name}"] & byte_mask(m, phv[f"vl:{h.name}"], room)
+                           if room else Const(0, 8))
+                phv[f"dp:csum:{h.name}"] = ipv4_checksum(m, zeroed, h.type.fixed_bytes,
+                                                         options, room)
         cut()
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
-                    [name for h in self.headers for name in field_names(h)])
+                    [name for h in self.headers for name in field_names(program, h)])
         segments: list[tuple[Value, Value]] = []
         for h in self.headers:
             valid = phv[f"v:{h.name}"]
@@ -166,7 +175,7 @@ class DeparserHw:
             fixed = h.type.fixed_bytes
             segments.append((wire_lanes(header_value(phv, h, overrides), fixed),
                              Mux(valid, fixed, 0)))
-            if h.type.varlen:
+            if options_bytes(program, h):
                 segments.append((phv[f"vb:{h.name}"], Mux(valid, phv[f"vl:{h.name}"], 0)))
         segments.append((phv["dp:fragment"], phv["dp:fragment_len"]))
         total = Signal(range(self.out_bytes + 1), name="header_len")
