@@ -16,7 +16,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import Component
 from wirespeed.boards import protocol
 from wirespeed.boards.nic import Nic, NicConfig
-from wirespeed.hdl.tables import TCAM_SLOT_LIMIT
+from wirespeed.hdl.tables import TableLimits
 
 ETH_TX_HZ = 125e6
 UART_BAUD = 115200
@@ -33,9 +33,8 @@ class Board:
     pipeline_hz: float
     rx_delay_s: float = 2e-9      # RGMII receive clock to data skew added in the FPGA
     tx_clk_delay_s: float = 2e-9  # and on the forwarded transmit clock
-    # Run-time entries of each TCAM (lpm/ternary/range tables): a slot costs registers and
-    # comparators over the whole key, so the small devices hold fewer than the program asks.
-    tcam_slots: int = TCAM_SLOT_LIMIT
+    # Run-time entries of each table: the small devices hold fewer than the program asks.
+    limits: TableLimits = TableLimits()
 
     def lpf_preferences(self) -> str:
         """Clock constraints on the RGMII receive clock pins. nextpnr ignores a FREQUENCY NET
@@ -82,11 +81,12 @@ def _without(resource: Resource, names: set[str]) -> Resource:
 
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("colorlight-5a-75b", "Colorlight 5A-75B v7.0: LFE5U-25F, two RGMII gigabit ports",
-          _colorlight, "ecp5", 2, 50e6, tcam_slots=16),
+          _colorlight, "ecp5", 2, 50e6,
+          limits=TableLimits(tcam_slots=16, exact_entries=512)),
     Board("versa-ecp5", "Lattice ECP5 Versa: LFE5UM-45F, two RGMII gigabit ports",
           _versa, "ecp5", 2, 62.5e6),
     Board("icebreaker", "iCEBreaker: iCE40UP5K, no Ethernet; packets over the UART",
-          _icebreaker, "ice40", 0, 12e6, tcam_slots=4),
+          _icebreaker, "ice40", 0, 12e6, limits=TableLimits(tcam_slots=4)),
 )}
 
 

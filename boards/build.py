@@ -180,7 +180,7 @@ def table_capacities(board: Board, program: object, width: int) -> list[TableCap
 
     sizes = {t.name: t.size for t in program.tables}  # type: ignore[attr-defined]
     return [TableCapacity(t.name, t.kind, t.capacity, sizes[t.name])
-            for t in Plan.of(program, width, tcam_slots=board.tcam_slots).tables]  # type: ignore[arg-type]
+            for t in Plan.of(program, width, limits=board.limits).tables]  # type: ignore[arg-type]
 
 
 def build_design(top_factory: Callable[[], object], stem: str, board: Board, out_dir: Path,
@@ -242,7 +242,7 @@ def build_design(top_factory: Callable[[], object], stem: str, board: Board, out
 
 def make_top(board: Board, program: object, width: int) -> object:
     top = EthernetBoardTop if board.family == "ecp5" else UartBoardTop
-    return top(board, ProgramPipeline(program, width, board.tcam_slots), width)  # type: ignore[arg-type]
+    return top(board, ProgramPipeline(program, width, board.limits), width)  # type: ignore[arg-type]
 
 
 def _write_report(report: BuildReport, out_dir: Path) -> None:

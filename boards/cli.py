@@ -136,7 +136,7 @@ def entries(stf: str, device: str, program: str | None, board_name: str, baud: i
     except BoardError as error:
         raise _fail(error) from None
     try:
-        control = control_plane(ir_program, width, board.tcam_slots)
+        control = control_plane(ir_program, width, board.limits)
     except UnsupportedOnFpga as error:
         raise _refused(error) from None
     records: list[protocol.Record] = []

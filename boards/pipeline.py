@@ -7,16 +7,16 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 from wirespeed.boards.nic import pipeline_signature
 from wirespeed.compiler import ir
-from wirespeed.hdl.tables import TCAM_SLOT_LIMIT
+from wirespeed.hdl.tables import DEFAULT_LIMITS, TableLimits
 
 
-def control_plane(program: ir.Program, width: int, tcam_slots: int = TCAM_SLOT_LIMIT):
+def control_plane(program: ir.Program, width: int, limits: TableLimits = DEFAULT_LIMITS):
     """The host-side mirror of the tables, laid out exactly as ``ProgramPipeline`` builds them
     (returns an ``hdl.controlplane.ControlPlane``)."""
     from wirespeed.hdl.controlplane import ControlPlane
     from wirespeed.hdl.pipeline import Plan
 
-    return ControlPlane(Plan.of(program, width, tcam_slots=tcam_slots).tables, program)
+    return ControlPlane(Plan.of(program, width, limits=limits).tables, program)
 
 
 class ProgramPipeline(wiring.Component):
@@ -26,19 +26,19 @@ class ProgramPipeline(wiring.Component):
     one-cycle ``write``/``read`` strobe and answers with one ``ack`` pulse.
     """
 
-    def __init__(self, program: ir.Program, width: int, tcam_slots: int = TCAM_SLOT_LIMIT):
+    def __init__(self, program: ir.Program, width: int, limits: TableLimits = DEFAULT_LIMITS):
         self.program = program
         self.width = width
-        self.tcam_slots = tcam_slots
+        self.limits = limits
         super().__init__(pipeline_signature(width))
 
     def elaborate(self, platform: object) -> Module:
         from wirespeed.hdl.pipeline import Pipeline
 
         m = Module()
-        slots = control_plane(self.program, self.width, self.tcam_slots).initial_slots()
+        slots = control_plane(self.program, self.width, self.limits).initial_slots()
         m.submodules.pipeline = pipeline = Pipeline(self.program, self.width, slots,
-                                                    tcam_slots=self.tcam_slots)
+                                                    limits=self.limits)
         i, o = pipeline.i.payload, pipeline.o.payload
         m.d.comb += [
             i.data.eq(self.i.data), i.keep.eq(self.i.keep), i.first.eq(self.i.first),

@@ -22,7 +22,7 @@ from wirespeed.boards import protocol, simulate
 from wirespeed.boards.nic import Nic, NicConfig
 from wirespeed.boards.pipeline import ProgramPipeline, control_plane
 from wirespeed.compiler import ir
-from wirespeed.hdl.tables import TCAM_SLOT_LIMIT
+from wirespeed.hdl.tables import DEFAULT_LIMITS, TableLimits
 from wirespeed.sim.executor import (
     AddEntry,
     CounterValue,
@@ -98,11 +98,11 @@ class RgmiiExecutor(Executor):
     target = "rgmii"
 
     def __init__(self, program: ir.Program, ports: Sequence[int] = (0, 1, 2, 3, ir.HOST_PORT),
-                 width: int = 64, tcam_slots: int = TCAM_SLOT_LIMIT) -> None:
+                 width: int = 64, limits: TableLimits = DEFAULT_LIMITS) -> None:
         super().__init__(program)
         self.ports = tuple(ports)
         self.width = width
-        self.tcam_slots = tcam_slots  # as a board builds it (``Board.tcam_slots``)
+        self.limits = limits  # as a board builds it (``Board.limits``)
         # Packet tests carry runts and jumbo frames and check exact lengths.
         self.config = NicConfig(width=width, ports=self.ports, exact_lengths=True,
                                 max_frame_bytes=16384)
@@ -145,7 +145,7 @@ class RgmiiExecutor(Executor):
         return cells
 
     def _run(self, ops: Sequence[Op]) -> list[OpResult]:
-        control = control_plane(self.program, self.width, self.tcam_slots)
+        control = control_plane(self.program, self.width, self.limits)
         steps: list[Step] = []
         # What each op gives back, filled in once the simulation has run.
         plans: list[tuple[str, object]] = []
@@ -187,7 +187,7 @@ class RgmiiExecutor(Executor):
         register_steps = len(steps)
         pending.extend(protocol.read(a) for _, _, addrs in register_cells for a in addrs)
         flush()
-        per_step = run_nic(self.config, lambda: ProgramPipeline(self.program, self.width, self.tcam_slots),
+        per_step = run_nic(self.config, lambda: ProgramPipeline(self.program, self.width, self.limits),
                            steps)
         for step, received in zip(steps, per_step, strict=True):
             if step.kind == "control":

@@ -34,9 +34,10 @@ from wirespeed.hdl.parser import ParseGraph, ParserHw
 from wirespeed.hdl.phv import UnsupportedOnFpga, fit
 from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
 from wirespeed.hdl.tables import (
-    TCAM_SLOT_LIMIT,
+    DEFAULT_LIMITS,
     CounterUnit,
     TableDesc,
+    TableLimits,
     TableUnit,
     describe_table,
 )
@@ -124,7 +125,7 @@ class Plan:
 
     @classmethod
     def of(cls, program: ir.Program, width: int, clock_hz: int = DEFAULT_CLOCK_HZ,
-           tcam_slots: int = TCAM_SLOT_LIMIT) -> Plan:
+           limits: TableLimits = DEFAULT_LIMITS) -> Plan:
         lanes = width // 8
         graph = ParseGraph.of(program)
         # A program that removes headers keeps 14 bytes more than it parses in the window:
@@ -135,7 +136,7 @@ class Plan:
         need = graph.window_bytes + (MIN_FRAME_BYTES if removes else 0)
         window = max(lanes, -(-need // lanes) * lanes)
         _check_units(program)
-        tables = [describe_table(program, t, unit, tcam_slots)
+        tables = [describe_table(program, t, unit, limits)
                   for unit, t in enumerate(program.tables, 1)]
         plan = cls(program, width, graph, window, tables, needs_packet_length(program), clock_hz)
         if lanes > 16:
@@ -168,8 +169,8 @@ def _check_units(program: ir.Program) -> None:
 class Pipeline(wiring.Component):
     def __init__(self, program: ir.Program, width: int = 64,
                  init_slots: dict[str, dict[int, int]] | None = None,
-                 clock_hz: int = DEFAULT_CLOCK_HZ, tcam_slots: int = TCAM_SLOT_LIMIT) -> None:
-        self.plan = Plan.of(program, width, clock_hz, tcam_slots)
+                 clock_hz: int = DEFAULT_CLOCK_HZ, limits: TableLimits = DEFAULT_LIMITS) -> None:
+        self.plan = Plan.of(program, width, clock_hz, limits)
         self.init_slots = init_slots or {}
         self.deparser = DeparserHw(program, fragment_bytes=self.plan.lanes - 1)
         super().__init__({

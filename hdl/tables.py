@@ -168,10 +168,22 @@ class TableDesc:
         return out
 
 
+@dataclass(frozen=True)
+class TableLimits:
+    """The most run-time entries a build gives a table, below the program's ``size`` where a
+    small FPGA cannot hold that many; the control plane refuses entries beyond them. A TCAM
+    slot costs LUT-RAM columns, range comparators and a leg of the priority tree; an exact
+    entry costs block RAM: two buckets' worth (a load factor of one half) and its counter."""
+
+    tcam_slots: int = TCAM_SLOT_LIMIT
+    exact_entries: int | None = None  # None: the program's size
+
+
+DEFAULT_LIMITS = TableLimits()  # the program's sizes; TCAMs at most TCAM_SLOT_LIMIT
+
+
 def describe_table(program: ir.Program, table: ir.Table, unit: int,
-                   tcam_slots: int = TCAM_SLOT_LIMIT) -> TableDesc:
-    """``tcam_slots`` caps the run-time entries of a TCAM (a board with a small FPGA asks for
-    fewer than the program's ``size``); the control plane refuses entries beyond it."""
+                   limits: TableLimits = DEFAULT_LIMITS) -> TableDesc:
     names = list(table.actions)
     if table.default_action.action not in names:
         names.append(table.default_action.action)
@@ -190,9 +202,9 @@ def describe_table(program: ir.Program, table: ir.Table, unit: int,
     )
     if kind == "hash":
         desc.ways = HASH_WAYS
+        desc.capacity = max(1, min(table.size, limits.exact_entries or table.size))
         # a load factor of at most one half keeps insertion failures rare without cuckoo moves
-        desc.depth = max(2, 1 << bits_for(-(-2 * max(table.size, 1) // HASH_WAYS)))
-        desc.capacity = max(1, table.size)
+        desc.depth = max(2, 1 << bits_for(-(-2 * desc.capacity // HASH_WAYS)))
         rng = random.Random(f"wirespeed/{table.name}")
         desc.hash_rows = [
             [rng.getrandbits(desc.key_width) | 1 << (b % desc.key_width)
@@ -200,7 +212,7 @@ def describe_table(program: ir.Program, table: ir.Table, unit: int,
             for _ in range(desc.ways)
         ]
     elif kind == "tcam":
-        desc.capacity = max(1, min(table.size, tcam_slots))
+        desc.capacity = max(1, min(table.size, limits.tcam_slots))
         desc.slots = desc.capacity + desc.const_count
     call = table.default_action
     desc.default_action = names.index(call.action)

@@ -19,9 +19,10 @@ def test_each_board_reports_its_table_capacities():
         for name, t in tables.items():
             assert t.requested == sizes[name]
             if t.kind == "tcam":  # acl (256) and routes (64)
-                assert t.entries == min(sizes[name], board.tcam_slots)
-            else:  # exact tables live in block RAM, at the program's size
-                assert (t.kind, t.entries) == ("hash", sizes[name])
+                assert t.entries == min(sizes[name], board.limits.tcam_slots)
+            else:  # exact tables (vtep, maglev: 1,024) live in block RAM
+                cap = board.limits.exact_entries or sizes[name]
+                assert (t.kind, t.entries) == ("hash", min(sizes[name], cap))
 
 
 def test_report_shows_tables_cut_to_the_board():
@@ -33,13 +34,17 @@ def test_report_shows_tables_cut_to_the_board():
                          tables=table_capacities(board, program, 64))
     text = report.to_text()
     acl = next(line for line in text.splitlines() if line.strip().startswith("acl "))
-    assert acl.split()[:3] == ["acl", "tcam", str(board.tcam_slots)]
+    assert acl.split()[:3] == ["acl", "tcam", "16"]
     assert "(program asks 256)" in acl
     vtep = next(line for line in text.splitlines() if line.strip().startswith("vtep "))
-    assert vtep.split() == ["vtep", "hash", "1024"]
+    assert vtep.split()[:3] == ["vtep", "hash", "512"]
+    assert "(program asks 1024)" in vtep
+    local = next(line for line in text.splitlines() if line.strip().startswith("local_vtep "))
+    assert local.split() == ["local_vtep", "hash", "16"]  # as the program asks
     data = json.loads(json.dumps(report.to_json()))
-    assert {"name": "acl", "kind": "tcam", "entries": board.tcam_slots,
-            "requested": 256} in data["tables"]
+    assert {"name": "acl", "kind": "tcam", "entries": 16, "requested": 256} in data["tables"]
+    assert {"name": "maglev", "kind": "hash", "entries": 512,
+            "requested": 1024} in data["tables"]
 
 
 def test_a_design_too_big_is_named_with_its_figures(tmp_path):

@@ -63,20 +63,38 @@ def test_entries_for_an_unknown_board(capsys):
 
 
 def test_entries_beyond_the_boards_tcam_is_a_clear_error(tmp_path, capsys):
-    """A board holds ``tcam_slots`` entries of each TCAM: one more is refused before anything
-    is sent, naming the table and its capacity."""
-    board = min(BOARDS.values(), key=lambda b: b.tcam_slots)
+    """A board holds ``limits.tcam_slots`` entries of each TCAM: one more is refused before
+    anything is sent, naming the table and its capacity."""
+    board = min(BOARDS.values(), key=lambda b: b.limits.tcam_slots)
+    slots = board.limits.tcam_slots
     lines = [f"add acl {n} ipv4.src:0x0a00{n:04x}/32 ipv4.dst:0x00000000&&&0x00000000 "
              "ipv4.protocol:6 meta.l4_src:0..65535 meta.l4_dst:0..65535 permit()"
-             for n in range(board.tcam_slots + 1)]
+             for n in range(slots + 1)]
     stf = tmp_path / "many.stf"
     stf.write_text("\n".join(lines) + "\n")
     code = main(["board", "entries", "--port", "/dev/does-not-exist", "--board", board.name,
                  "--program", str(EXAMPLES / "acl.wire"), str(stf)])
     assert code == 1
     err = capsys.readouterr().err
-    assert f"table 'acl' is full: the FPGA table holds {board.tcam_slots} run-time" in err
+    assert f"table 'acl' is full: the FPGA table holds {slots} run-time" in err
     assert board.name in err
+
+
+def test_entries_beyond_the_boards_exact_tables_is_a_clear_error(tmp_path, capsys):
+    """The Colorlight holds 512 entries of an exact table (block RAM): the gateway's maglev
+    asks for 1,024; the 513th is refused before anything is sent."""
+    board = BOARDS["colorlight-5a-75b"]
+    cap = board.limits.exact_entries
+    assert cap is not None
+    lines = [f"add maglev meta.vip_id:{n >> 8} meta.bucket:{n & 0xff} "
+             "to_backend(backend:0x0a010001)" for n in range(cap + 1)]
+    stf = tmp_path / "buckets.stf"
+    stf.write_text("\n".join(lines) + "\n")
+    code = main(["board", "entries", "--port", "/dev/does-not-exist", "--board", board.name,
+                 "--program", str(EXAMPLES / "gateway.wire"), str(stf)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"table 'maglev' is full: the FPGA table holds {cap} run-time entries" in err
 
 
 def test_a_program_the_fpga_backend_refuses_is_shown_at_its_source(tmp_path, capsys):

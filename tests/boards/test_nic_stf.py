@@ -22,7 +22,7 @@ def test_gateway_stf_at_rgmii_pins_with_entries_in_band():
                    | {e.port for e in test.expects})
     # The tables as the Colorlight 5A-75B builds them (its TCAMs hold fewer entries).
     board = BOARDS["colorlight-5a-75b"]
-    with RgmiiExecutor(program, ports=ports, tcam_slots=board.tcam_slots) as executor:
+    with RgmiiExecutor(program, ports=ports, limits=board.limits) as executor:
         result = run_stf(executor, test)
     failures = [f"line {c.line}: {c.kind} {c.message}" for c in result.failures]
     assert not failures, "\n".join(failures)
