@@ -7,10 +7,18 @@ extracting a header is a shifter over just the bytes it can start at, one 2:1 mu
 level per bit of its position among those offsets. A packet is dropped when the parser
 rejects it: an explicit ``reject``, a header past the end of the packet (``wlen``), or a
 variable-length part out of range.
+
+A deep graph is parsed in two clocks. Each state's offset waits for the headers before it (the
+gateway's TCP header for two sets of IPv4 options, behind a UDP port and two EtherTypes): about
+35 LUTs end to end in one clock. ``ParseGraph.late`` splits the states in the middle of that
+chain; the PHV, every later state's ``reach`` and offset, and the window's first beat are
+registered between the two halves. The rest of the window needs no copy: the next packet's
+first beat is the only one that can land in the window in that clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import gcd
 
@@ -79,6 +87,35 @@ class ParseGraph:
         graph.window_bytes = deepest
         return graph
 
+    def late(self, program: ir.Program) -> set[str]:
+        """The states parsed in the second clock: those that start past the middle of the
+        longest chain of logic, in rough LUT levels (shifter levels, the offset adder of a
+        variable part, the length check and the select). None when the chain is short."""
+        start = {name: 0 for name in self.order}
+        end = {}
+        for name in self.order:
+            state = program.state(name)
+            levels = SELECT_LEVELS
+            for i, header in enumerate(state.extracts):
+                levels += (len(self.extract_at[(name, i)]) - 1).bit_length() + CHECK_LEVELS
+                if program.header(header).type.varlen:
+                    levels += ADDER_LEVELS
+            end[name] = start[name] + levels
+            for nxt in _successors(state):
+                if nxt in start:
+                    start[nxt] = max(start[nxt], end[name])
+        total = max(end.values())
+        if total < SPLIT_LEVELS:
+            return set()
+        return {name for name in self.order if 2 * start[name] >= total}
+
+
+# rough LUT levels, for ``ParseGraph.late``
+SELECT_LEVELS = 3
+CHECK_LEVELS = 2
+ADDER_LEVELS = 3
+SPLIT_LEVELS = 16  # a graph this deep is parsed in two clocks
+
 
 def _successors(state: ir.ParserState) -> list[str]:
     return [c.next_state for c in state.cases] + [state.default]
@@ -142,15 +179,24 @@ class ParserHw:
     """Builds the parser into ``m``; ``parse`` returns the PHV with every header's fields and
     validity, ``accepted`` and ``plen`` (bytes parsed), and each varlen part's length and bytes."""
 
-    def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int) -> None:
+    def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int,
+                 lanes: int) -> None:
         self.program = program
         self.graph = graph
         self.window_bytes = window_bytes
+        self.lanes = lanes
+        self.late = graph.late(program)
+        # the window as the parse ends sees it (its first beat registered, when in two clocks)
+        self.window_after: Value | None = None
 
-    def parse(self, m: Module, window: Value, wlen: Value, port: Value) -> Phv:
+    def parse(self, m: Module, window: Value, wlen: Value, port: Value,
+              carried: dict[str, Value], cut: Callable[[Phv], None]) -> Phv:
+        """``carried``: the descriptor's other values (valid, wlen, ...), which change when the
+        next packet comes in: they go into the PHV first, to be registered with it. ``cut``
+        registers the PHV (a pipeline stage) between the parser's two clocks."""
         program, graph, H = self.program, self.graph, self.window_bytes
         self.exprs = ExprCompiler(program, m)
-        phv = Phv()
+        phv = Phv(carried)
         for h in program.headers:
             phv[f"v:{h.name}"] = Const(0, 1)
             for f in h.type.fields:
@@ -168,6 +214,10 @@ class ParserHw:
         accepted_terms: list[Value] = []
         plen_terms: list[Value] = []
         for name in graph.order:
+            if name in self.late and self.window_after is None:
+                later = graph.order[graph.order.index(name):]
+                window, wlen = self._cut(phv, window, later, reach_terms, offset_terms,
+                                         accepted_terms, plen_terms, cut)
             state = program.state(name)
             sid = name.replace(".", "_")
             if name == program.start.name:
@@ -234,6 +284,8 @@ class ParserHw:
                 elif nxt != ir.REJECT:
                     reach_terms[nxt].append(taken)
                     offset_terms[nxt].append(Mux(taken, offset, 0))
+        if self.window_after is None:
+            self.window_after = window
         accepted = Signal(name="parse_accepted")
         plen = Signal(range(H + 1), name="parse_length")
         m.d.comb += [accepted.eq(Cat(*accepted_terms).any() if accepted_terms else 0),
@@ -241,6 +293,32 @@ class ParserHw:
         phv["accepted"] = accepted
         phv["plen"] = plen
         return phv
+
+
+    def _cut(self, phv: Phv, window: Value, later: list[str], reach_terms: dict[str, list[Value]],
+             offset_terms: dict[str, list[Value]], accepted_terms: list[Value],
+             plen_terms: list[Value], cut: Callable[[Phv], None]) -> tuple[Value, Value]:
+        """Register the first clock's results with the PHV (for the states still to come,
+        ``later``, their ``reach`` and offset); returns the window and ``wlen`` the second
+        clock reads."""
+        B = self.lanes
+        staged = {"pr:word0": window[:8 * B],
+                  "pr:accepted": Cat(*accepted_terms).any() if accepted_terms else Const(0, 1),
+                  "pr:plen": _or_all(plen_terms)}
+        for s in later:
+            staged[f"pr:reach:{s}"] = Cat(*reach_terms[s]).any() if reach_terms[s] else Const(0, 1)
+            staged[f"pr:off:{s}"] = _or_all(offset_terms[s])
+        phv.values.update(staged)
+        cut(phv)
+        for key in staged:
+            staged[key] = phv.values.pop(key)
+        for s in later:
+            reach_terms[s] = [staged[f"pr:reach:{s}"]]
+            offset_terms[s] = [staged[f"pr:off:{s}"]]
+        accepted_terms[:] = [staged["pr:accepted"]]
+        plen_terms[:] = [staged["pr:plen"]]
+        self.window_after = Cat(staged["pr:word0"], window[8 * B:])
+        return self.window_after, phv["wlen"]
 
 
 def _or_all(values: list[Value]) -> Value:

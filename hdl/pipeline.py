@@ -265,8 +265,16 @@ class Pipeline(wiring.Component):
         m.d.sync += outstanding.eq(outstanding + issue - popped)
 
         # ------------------------------------------------------------ header pipeline
-        parser = ParserHw(program, plan.graph, H)
-        phv = parser.parse(m, window, wlen, port)
+        control = ControlBuilder(m, program, units, {t.name: t for t in plan.tables},
+                                 plan.clock_hz)
+        # the framer's values for this packet change when the next one comes in
+        carried: dict[str, Value] = {"valid": desc_valid, "more": more, "tag": tag, "wlen": wlen}
+        if plan.store_and_forward:
+            carried |= {"m:std.packet_length": frame_len, "oversize": oversize}
+        parser = ParserHw(program, plan.graph, H, B)
+        phv = parser.parse(m, window, wlen, port, carried, control.cut)
+        window = parser.window_after
+        wlen, more = phv["wlen"], phv["more"]
         # The packet's bytes after the parsed headers, up to the next beat boundary, go out
         # right behind the new headers; the output stage then takes the packet's beats from
         # there on whole, so a packet whose header size did not change leaves as it came, a
@@ -290,15 +298,8 @@ class Pipeline(wiring.Component):
         # the deparser takes the fields no stage changes from memories (``Phv.delayed``)
         phv.track([name for name in phv.values if name.startswith(("f:", "vb:", "dp:"))])
         if plan.store_and_forward:
-            phv["m:std.packet_length"] = frame_len
             # an oversized frame is refused like a packet the parser rejects
-            phv["accepted"] = phv["accepted"] & ~oversize
-        phv["valid"] = desc_valid
-        phv["more"] = more
-        phv["tag"] = tag
-        phv["wlen"] = wlen
-        control = ControlBuilder(m, program, units, {t.name: t for t in plan.tables},
-                                 plan.clock_hz)
+            phv["accepted"] = phv["accepted"] & ~phv.values.pop("oversize")
         control.cut(phv)
         control.run(phv)
         control.cut(phv)
