@@ -81,7 +81,7 @@ def _without(resource: Resource, names: set[str]) -> Resource:
 
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("colorlight-5a-75b", "Colorlight 5A-75B v7.0: LFE5U-25F, two RGMII gigabit ports",
-          _colorlight, "ecp5", 2, 50e6,
+          _colorlight, "ecp5", 2, ECP5_VCO_HZ / 12,  # two ports need 31 MHz at W=64
           limits=TableLimits(tcam_slots=16, exact_entries=512)),
     Board("versa-ecp5", "Lattice ECP5 Versa: LFE5UM-45F, two RGMII gigabit ports",
           _versa, "ecp5", 2, 62.5e6),
