@@ -6,7 +6,9 @@ starts. Offsets are dynamic (VLAN tags, IPv4 options) but each can take only a f
 extracting a header is a shifter over just the bytes it can start at, one 2:1 multiplexer
 level per bit of its position among those offsets. A packet is dropped when the parser
 rejects it: an explicit ``reject``, a header past the end of the packet (``wlen``), or a
-variable-length part out of range.
+variable-length part out of range. Those length checks are kept off the chain from state to
+state: a failed one makes the packet a fault, and the states after it, reached or not, no
+longer matter because the packet is dropped.
 
 A deep graph is parsed in two clocks. Each state's offset waits for the headers before it (the
 gateway's TCP header for two sets of IPv4 options, behind a UDP port and two EtherTypes): about
@@ -212,12 +214,13 @@ class ParserHw:
         reach_terms: dict[str, list[Value]] = {s: [] for s in graph.order}
         offset_terms: dict[str, list[Value]] = {s: [] for s in graph.order}
         accepted_terms: list[Value] = []
+        fault_terms: list[Value] = []  # a reached state's header is cut short or out of range
         plen_terms: list[Value] = []
         for name in graph.order:
             if name in self.late and self.window_after is None:
                 later = graph.order[graph.order.index(name):]
                 window, wlen = self._cut(phv, window, later, reach_terms, offset_terms,
-                                         accepted_terms, plen_terms, cut)
+                                         accepted_terms, fault_terms, plen_terms, cut)
             state = program.state(name)
             sid = name.replace(".", "_")
             if name == program.start.name:
@@ -266,7 +269,7 @@ class ParserHw:
                 new_offset = Signal(range(H + 1), name=f"end_{sid}_{i}")
                 m.d.comb += new_offset.eq(end)
                 offset = new_offset
-            go = reach & ok
+            fault_terms.append(reach & ~ok)
             keys = [self.exprs.ev(k, phv) for k in state.select_keys]
             taken_before: Value = Const(0, 1)
             targets: list[tuple[str, Value]] = []
@@ -274,9 +277,9 @@ class ParserHw:
                 cond = Const(1, 1)
                 for key, match in zip(keys, case.matches, strict=True):
                     cond = cond & match_select(key, match)
-                targets.append((case.next_state, go & cond & ~taken_before))
+                targets.append((case.next_state, reach & cond & ~taken_before))
                 taken_before = taken_before | cond
-            targets.append((state.default, go & ~taken_before))
+            targets.append((state.default, reach & ~taken_before))
             for nxt, taken in targets:
                 if nxt == ir.ACCEPT:
                     accepted_terms.append(taken)
@@ -288,7 +291,8 @@ class ParserHw:
             self.window_after = window
         accepted = Signal(name="parse_accepted")
         plen = Signal(range(H + 1), name="parse_length")
-        m.d.comb += [accepted.eq(Cat(*accepted_terms).any() if accepted_terms else 0),
+        m.d.comb += [accepted.eq((Cat(*accepted_terms).any() if accepted_terms else 0) &
+                                 ~Cat(*fault_terms).any()),
                      plen.eq(_or_all(plen_terms))]
         phv["accepted"] = accepted
         phv["plen"] = plen
@@ -297,13 +301,15 @@ class ParserHw:
 
     def _cut(self, phv: Phv, window: Value, later: list[str], reach_terms: dict[str, list[Value]],
              offset_terms: dict[str, list[Value]], accepted_terms: list[Value],
-             plen_terms: list[Value], cut: Callable[[Phv], None]) -> tuple[Value, Value]:
+             fault_terms: list[Value], plen_terms: list[Value],
+             cut: Callable[[Phv], None]) -> tuple[Value, Value]:
         """Register the first clock's results with the PHV (for the states still to come,
         ``later``, their ``reach`` and offset); returns the window and ``wlen`` the second
         clock reads."""
         B = self.lanes
         staged = {"pr:word0": window[:8 * B],
                   "pr:accepted": Cat(*accepted_terms).any() if accepted_terms else Const(0, 1),
+                  "pr:fault": Cat(*fault_terms).any(),
                   "pr:plen": _or_all(plen_terms)}
         for s in later:
             staged[f"pr:reach:{s}"] = Cat(*reach_terms[s]).any() if reach_terms[s] else Const(0, 1)
@@ -316,6 +322,7 @@ class ParserHw:
             reach_terms[s] = [staged[f"pr:reach:{s}"]]
             offset_terms[s] = [staged[f"pr:off:{s}"]]
         accepted_terms[:] = [staged["pr:accepted"]]
+        fault_terms[:] = [staged["pr:fault"]]
         plen_terms[:] = [staged["pr:plen"]]
         self.window_after = Cat(staged["pr:word0"], window[8 * B:])
         return self.window_after, phv["wlen"]
