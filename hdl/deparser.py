@@ -92,19 +92,21 @@ def tree_sum(values: list[Value]) -> Value:
     return level[0]
 
 
-def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, options: Value,
-                  options_bytes: int) -> Value:
-    """One's complement of the one's complement sum of the 16-bit words (checksum field 0)."""
+def ones_sum(m: Module, words: list[Value], name: str) -> Value:
+    """The one's complement sum of 16-bit words, folded back to 16 bits."""
+    total = Signal(16 + len(words).bit_length(), name=f"{name}_total")
+    m.d.comb += total.eq(tree_sum(words))
+    folded = Signal(17, name=f"{name}_fold")
+    m.d.comb += folded.eq(total[:16] + total[16:])
+    return (folded[:16] + folded[16])[:16]
+
+
+def ipv4_checksum(m: Module, fixed_value: Value, fixed_bytes: int, extra: list[Value]) -> Value:
+    """One's complement of the one's complement sum of the header's 16-bit words (checksum
+    field 0) and of ``extra`` (its options' sum)."""
     words = [fixed_value[8 * (fixed_bytes - 2 - 2 * j): 8 * (fixed_bytes - 2 * j)]
              for j in range(fixed_bytes // 2)]
-    words += [Cat(options[8 * (2 * j + 1): 8 * (2 * j + 2)], options[8 * 2 * j: 8 * (2 * j + 1)])
-              for j in range(options_bytes // 2)]
-    total = Signal(16 + 6, name="csum_total")
-    m.d.comb += total.eq(tree_sum(words))
-    folded = Signal(17, name="csum_fold")
-    m.d.comb += folded.eq(total[:16] + total[16:])
-    final = (folded[:16] + folded[16])[:16]
-    return ~final
+    return ~ones_sum(m, words + extra, "csum")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,21 @@ class DeparserHw:
              if options_bytes(program, h) else []))]
         self.segments.append(Segment("fragment", fragment_bytes))
 
+    def sum_options(self, m: Module, phv: Phv) -> None:
+        """The one's complement sum of each checksummed header's options, as ``dp:optsum:H``.
+        Nothing in the control can change options, so this runs in the first control stage,
+        beside the table lookups, rather than in front of the deparser's checksum adders."""
+        for h in self.headers:
+            room = options_bytes(self.program, h)
+            if h.name in self.program.checksums and room:
+                # the options past their length are the window's next bytes: not summed
+                options = phv[f"vb:{h.name}"] & byte_mask(m, phv[f"vl:{h.name}"], room)
+                words = [Cat(options[8 * (2 * j + 1): 8 * (2 * j + 2)],
+                             options[8 * 2 * j: 8 * (2 * j + 1)]) for j in range(room // 2)]
+                name = f"dp:optsum:{h.name}"
+                phv[name] = ones_sum(m, words, f"optsum_{h.name}")
+                phv.track([name])
+
     def deparse(self, m: Module, phv: Phv,
                 cut: Callable[[], None]) -> tuple[list[tuple[Value, Value]], Value]:
         """The packet's new headers as ``self.segments`` in wire order (each its bytes, lane 0
@@ -151,18 +168,14 @@ class DeparserHw:
 
         ``cut()`` registers the PHV (a pipeline stage) after the checksums."""
         program = self.program
+        summed = [h for h in self.headers if h.name in program.checksums]
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
-                    [name for h in self.headers if h.name in program.checksums
-                     for name in field_names(program, h)])
-        for h in self.headers:
-            if h.name in program.checksums:
-                zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
-                room = options_bytes(program, h)
-                # the options past their length are the window's next bytes: not summed
-                options = (phv[f"vb:{h.name}"] & byte_mask(m, phv[f"vl:{h.name}"], room)
-                           if room else Const(0, 8))
-                phv[f"dp:csum:{h.name}"] = ipv4_checksum(m, zeroed, h.type.fixed_bytes,
-                                                         options, room)
+                    [f"dp:optsum:{h.name}" for h in summed if options_bytes(program, h)] +
+                    [f"f:{h.name}.{f.name}" for h in summed for f in h.type.fields])
+        for h in summed:
+            zeroed = header_value(phv, h, {"checksum": Const(0, 16)})
+            extra = [phv[f"dp:optsum:{h.name}"]] if options_bytes(program, h) else []
+            phv[f"dp:csum:{h.name}"] = ipv4_checksum(m, zeroed, h.type.fixed_bytes, extra)
         cut()
         phv.delayed(m, ["dp:fragment", "dp:fragment_len"] +
                     [name for h in self.headers for name in field_names(program, h)])

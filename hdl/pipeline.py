@@ -301,6 +301,7 @@ class Pipeline(wiring.Component):
             # an oversized frame is refused like a packet the parser rejects
             phv["accepted"] = phv["accepted"] & ~phv.values.pop("oversize")
         control.cut(phv)
+        self.deparser.sum_options(m, phv)
         control.run(phv)
         control.cut(phv)
         segments, header_len = self.deparser.deparse(m, phv, lambda: control.cut(phv))
