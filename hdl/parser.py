@@ -216,6 +216,9 @@ class ParserHw:
         accepted_terms: list[Value] = []
         fault_terms: list[Value] = []  # a reached state's header is cut short or out of range
         plen_terms: list[Value] = []
+        parent_of, shared_bytes = self._siblings()
+        ends: dict[str, Value] = {}  # each state's offset after its headers
+        copies: dict[str, Value] = {}  # a parent's bytes from where it ends, for its children
         for name in graph.order:
             if name in self.late and self.window_after is None:
                 later = graph.order[graph.order.index(name):]
@@ -238,9 +241,17 @@ class ParserHw:
                 varlen_bytes = htype.varlen.max_bytes if htype.varlen else 0
                 # the header's bytes in wire order, its variable part included
                 raw_bytes = Signal(8 * (fixed + varlen_bytes), name=f"x_{sid}_{header}")
-                m.d.comb += raw_bytes.eq(bytes_at(m, window, offset,
-                                                  sorted(graph.extract_at[(name, i)]),
-                                                  fixed + varlen_bytes, f"{sid}_{header}"))
+                offsets = sorted(graph.extract_at[(name, i)])
+                parent = parent_of.get(name) if i == 0 else None
+                if parent in ends and (parent in self.late) == (name in self.late):
+                    # siblings start where their one parent ends: one shifter for all of them
+                    if parent not in copies:
+                        copies[parent] = bytes_at(m, window, ends[parent], offsets,
+                                                  shared_bytes[parent], f"after_{parent}")
+                    m.d.comb += raw_bytes.eq(copies[parent])
+                else:
+                    m.d.comb += raw_bytes.eq(bytes_at(m, window, offset, offsets,
+                                                      fixed + varlen_bytes, f"{sid}_{header}"))
                 bits = big_endian(raw_bytes, 0, fixed)
                 ok = ok & (offset + fixed <= wlen)
                 valid_key = f"v:{header}"
@@ -269,6 +280,7 @@ class ParserHw:
                 new_offset = Signal(range(H + 1), name=f"end_{sid}_{i}")
                 m.d.comb += new_offset.eq(end)
                 offset = new_offset
+            ends[name] = offset
             fault_terms.append(reach & ~ok)
             keys = [self.exprs.ev(k, phv) for k in state.select_keys]
             taken_before: Value = Const(0, 1)
@@ -299,6 +311,30 @@ class ParserHw:
         return phv
 
 
+    def _siblings(self) -> tuple[dict[str, str], dict[str, int]]:
+        """States that are reached from one parent only, with a sibling that is too (TCP and
+        UDP after IPv4), start where the parent ends: they read their first header through one
+        shifter, as wide as the widest. Returns each such state's parent, and per parent the
+        bytes that shifter reads."""
+        program, graph = self.program, self.graph
+        parents: dict[str, set[str]] = {name: set() for name in graph.order}
+        for name in graph.order:
+            for nxt in _successors(program.state(name)):
+                if nxt in parents:
+                    parents[nxt].add(name)
+        children: dict[str, list[str]] = {}
+        for name in graph.order:
+            if len(parents[name]) == 1 and program.state(name).extracts:
+                children.setdefault(next(iter(parents[name])), []).append(name)
+        parent_of: dict[str, str] = {}
+        widths: dict[str, int] = {}
+        for parent, names in children.items():
+            if len(names) > 1:
+                parent_of |= dict.fromkeys(names, parent)
+                widths[parent] = max(_header_bytes(program.header(program.state(n).extracts[0]))
+                                     for n in names)
+        return parent_of, widths
+
     def _cut(self, phv: Phv, window: Value, later: list[str], reach_terms: dict[str, list[Value]],
              offset_terms: dict[str, list[Value]], accepted_terms: list[Value],
              fault_terms: list[Value], plen_terms: list[Value],
@@ -326,6 +362,10 @@ class ParserHw:
         plen_terms[:] = [staged["pr:plen"]]
         self.window_after = Cat(staged["pr:word0"], window[8 * B:])
         return self.window_after, phv["wlen"]
+
+
+def _header_bytes(h: ir.HeaderInstance) -> int:
+    return h.type.fixed_bytes + (h.type.varlen.max_bytes if h.type.varlen else 0)
 
 
 def _or_all(values: list[Value]) -> Value:
