@@ -264,6 +264,12 @@ def _overused(log: Path, family: str) -> str:
         if int(used) > int(available) > 0 and cell in figures:
             over.append(f"{figures[cell]} {int(used):,} of {int(available):,} "
                         f"({100 * int(used) // int(available)} %)")
+    # the ECP5's distributed RAM is a quarter of its LUTs: nextpnr counts it before packing
+    for used, available in re.findall(r"^Info:\s+RAM LUTs:\s+(\d+)/\s*(\d+)", log.read_text(),
+                                      re.MULTILINE):
+        if int(used) > int(available) > 0:
+            over.append(f"LUT-RAM {int(used):,} of {int(available):,} LUTs "
+                        f"({100 * int(used) // int(available)} %)")
     return ", ".join(dict.fromkeys(over))
 
 

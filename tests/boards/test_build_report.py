@@ -59,6 +59,14 @@ def test_a_design_too_big_is_named_with_its_figures(tmp_path):
                    "Info: \t        TRELLIS_COMB: 66378/24288   273%\n"
                    "ERROR: Unable to place cell 'x', no BELs remaining\n")
     assert _overused(log, "ecp5") == "BRAM 72 of 56 (128 %), LUT 66,378 of 24,288 (273 %)"
+    log.write_text("Info: Logic utilisation before packing:\n"
+                   "Info:     Total LUT4s:     34953/24288   143%\n"
+                   "Info:           RAM LUTs:   6164/ 3036   203%\n"
+                   "Info:          RAMW LUTs:   3082/ 6072    50%\n"
+                   "Info: \t              DP16KD:    56/   56   100%\n"
+                   "Info: \t        TRELLIS_COMB: 35699/24288   146%\n")
+    assert _overused(log, "ecp5") == ("LUT 35,699 of 24,288 (146 %), "
+                                      "LUT-RAM 6,164 of 3,036 LUTs (203 %)")
     log.write_text("Info: \t         ICESTORM_LC:  6000/  5280   113%\n")
     assert _overused(log, "ice40") == "LUT 6,000 of 5,280 (113 %)"
     log.write_text("Info: \t        TRELLIS_COMB:  5406/24288    22%\n")
