@@ -390,6 +390,8 @@ def first_match(matches: list, results: list) -> tuple:
 
 
 BRAM_ROWS = 512  # an ECP5 DP16KD at its widest (36 bits)
+LUTRAM_ROWS = 16  # an ECP5 DPR16X4
+LUTRAM_MAX_DEPTH = 32  # Yosys keeps memories this shallow in LUT-RAM
 
 
 class CounterUnit(Elaboratable):
@@ -397,9 +399,10 @@ class CounterUnit(Elaboratable):
     at most (read in cycle t, written in t+1; the read port is transparent to that write, so
     back-to-back updates of the same cell see each other).
 
-    When the entries' cells fill whole rows of block RAM (512 deep), the last cell (the miss
-    counter) is a register instead of a memory word: 1,024 entries' counters then take 8
-    DP16KD per copy instead of 12 (the memory is stored twice for its two read ports), for
+    When the entries' cells fill whole rows of the memory (512 deep in block RAM, 16 in
+    LUT-RAM), the last cell (the miss counter) is a register instead of a memory word:
+    1,024 entries' counters then take 8 DP16KD per copy instead of 12 (the memory is stored
+    twice for its two read ports), 16 TCAM slots' 32 DPR16X4 per copy instead of 64, for
     about 256 LUTs of multiplexers. Elsewhere the register would cost more than it saves."""
 
     def __init__(self, count: int) -> None:
@@ -413,7 +416,8 @@ class CounterUnit(Elaboratable):
     def elaborate(self, platform) -> Module:
         m = Module()
         miss = self.count - 1
-        separate_miss = miss >= BRAM_ROWS and miss % BRAM_ROWS == 0
+        rows = LUTRAM_ROWS if self.count <= LUTRAM_MAX_DEPTH else BRAM_ROWS
+        separate_miss = miss >= rows and miss % rows == 0
         mem = Memory(shape=128, depth=miss if separate_miss else self.count, init=[])
         m.submodules.mem = mem
         wr = mem.write_port()
