@@ -62,6 +62,17 @@ def test_entries_for_an_unknown_board(capsys):
     assert "unknown board 'no-such-board'" in capsys.readouterr().err
 
 
+def _refused_entries(tmp_path, capsys, board_name: str, program: str, lines: list[str]) -> str:
+    """``wirespeed board entries`` with these STF lines: refused before anything is sent (the
+    port does not exist); returns the message."""
+    stf = tmp_path / "many.stf"
+    stf.write_text("\n".join(lines) + "\n")
+    code = main(["board", "entries", "--port", "/dev/does-not-exist", "--board", board_name,
+                 "--program", str(EXAMPLES / program), str(stf)])
+    assert code == 1
+    return capsys.readouterr().err
+
+
 def test_entries_beyond_the_boards_tcam_is_a_clear_error(tmp_path, capsys):
     """A board holds ``limits.tcam_slots`` entries of each TCAM: one more is refused before
     anything is sent, naming the table and its capacity."""
@@ -70,12 +81,7 @@ def test_entries_beyond_the_boards_tcam_is_a_clear_error(tmp_path, capsys):
     lines = [f"add acl {n} ipv4.src:0x0a00{n:04x}/32 ipv4.dst:0x00000000&&&0x00000000 "
              "ipv4.protocol:6 meta.l4_src:0..65535 meta.l4_dst:0..65535 permit()"
              for n in range(slots + 1)]
-    stf = tmp_path / "many.stf"
-    stf.write_text("\n".join(lines) + "\n")
-    code = main(["board", "entries", "--port", "/dev/does-not-exist", "--board", board.name,
-                 "--program", str(EXAMPLES / "acl.wire"), str(stf)])
-    assert code == 1
-    err = capsys.readouterr().err
+    err = _refused_entries(tmp_path, capsys, board.name, "acl.wire", lines)
     assert f"table 'acl' is full: the FPGA table holds {slots} run-time" in err
     assert board.name in err
 
@@ -88,12 +94,7 @@ def test_entries_beyond_the_boards_exact_tables_is_a_clear_error(tmp_path, capsy
     assert cap is not None
     lines = [f"add maglev meta.vip_id:{n >> 8} meta.bucket:{n & 0xff} "
              "to_backend(backend:0x0a010001)" for n in range(cap + 1)]
-    stf = tmp_path / "buckets.stf"
-    stf.write_text("\n".join(lines) + "\n")
-    code = main(["board", "entries", "--port", "/dev/does-not-exist", "--board", board.name,
-                 "--program", str(EXAMPLES / "gateway.wire"), str(stf)])
-    assert code == 1
-    err = capsys.readouterr().err
+    err = _refused_entries(tmp_path, capsys, board.name, "gateway.wire", lines)
     assert f"table 'maglev' is full: the FPGA table holds {cap} run-time entries" in err
 
 
