@@ -32,7 +32,7 @@ from wirespeed.hdl.deparser import DeparserHw, byte_mask
 from wirespeed.hdl.meters import CONFIG_BITS
 from wirespeed.hdl.parser import ParseGraph, ParserHw
 from wirespeed.hdl.phv import UnsupportedOnFpga, fit
-from wirespeed.hdl.stream import TAG_WIDTH, packet_stream
+from wirespeed.hdl.stream import TAG_WIDTH, ReadRegister, packet_stream
 from wirespeed.hdl.tables import (
     DEFAULT_LIMITS,
     CounterUnit,
@@ -223,6 +223,7 @@ class Pipeline(wiring.Component):
         # ------------------------------------------------------------ framer
         m.submodules.data_fifo = data_fifo = SyncFIFOBuffered(width=W + B + 1,
                                                               depth=plan.data_depth)
+        m.submodules.data_out = data_out = ReadRegister(data_fifo)
         outstanding = Signal(range(plan.result_depth + 1))
         beat = Signal(range(HB + 1))
         window = Signal(8 * H)
@@ -397,7 +398,7 @@ class Pipeline(wiring.Component):
         length_acc = Signal(32)
         done = Signal()
         done_len = Signal(32)
-        head = data.View(data.StructLayout({"data": W, "keep": B, "last": 1}), data_fifo.r_data)
+        head = data.View(data.StructLayout({"data": W, "keep": B, "last": 1}), data_out.r_data)
         head_count = popcount(head.keep)
 
         chunk_valid = Signal()
@@ -446,8 +447,8 @@ class Pipeline(wiring.Component):
         b_final = b_last_piece & (beyond == 0)
         with m.If(cur_valid):
             with m.If(cur.drop | draining):
-                m.d.comb += data_fifo.r_en.eq(1)
-                with m.If(data_fifo.r_rdy):
+                m.d.comb += data_out.r_en.eq(1)
+                with m.If(data_out.r_rdy):
                     m.d.sync += length_acc.eq(length_acc + head_count)
                     with m.If(head.last):
                         m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
@@ -461,7 +462,7 @@ class Pipeline(wiring.Component):
                 # After the header's last piece the second chunk is the packet's first beat
                 # sent whole, once the beats before it are skipped.
                 payload_next = (a_final & ~cur.ends_in_fragment & (skipped == cur.resume) &
-                                data_fifo.r_rdy)
+                                data_out.r_rdy)
                 with m.If(a_final):
                     m.d.comb += [chunk2_valid.eq(payload_next), chunk2.eq(head.data),
                                  chunk2_count.eq(head_count), chunk2_last.eq(head.last)]
@@ -473,9 +474,9 @@ class Pipeline(wiring.Component):
                 # them when the packet ends in its fragment.
                 pop = Signal()
                 m.d.comb += pop.eq(Mux(cur.ends_in_fragment, ~fifo_done, skipped != cur.resume) &
-                                   data_fifo.r_rdy)
+                                   data_out.r_rdy)
                 with m.If(pop):
-                    m.d.comb += data_fifo.r_en.eq(1)
+                    m.d.comb += data_out.r_en.eq(1)
                     m.d.sync += [skipped.eq(skipped + 1),
                                  length_acc.eq(length_acc + head_count)]
                     with m.If(head.last):
@@ -494,7 +495,7 @@ class Pipeline(wiring.Component):
                 with m.If(chunk_taken):
                     with m.If(header_done):
                         with m.If(payload_taken):
-                            m.d.comb += data_fifo.r_en.eq(1)
+                            m.d.comb += data_out.r_en.eq(1)
                             m.d.sync += length_acc.eq(length_acc + head_count)
                             with m.If(head.last):
                                 m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
@@ -508,17 +509,17 @@ class Pipeline(wiring.Component):
                         with m.Else():
                             m.d.sync += draining.eq(1)
             with m.Elif(skipped != cur.resume):
-                m.d.comb += data_fifo.r_en.eq(1)
-                with m.If(data_fifo.r_rdy):
+                m.d.comb += data_out.r_en.eq(1)
+                with m.If(data_out.r_rdy):
                     m.d.sync += [skipped.eq(skipped + 1),
                                  length_acc.eq(length_acc + head_count)]
             with m.Else():
                 m.d.comb += [
-                    chunk_valid.eq(data_fifo.r_rdy),
+                    chunk_valid.eq(data_out.r_rdy),
                     chunk.eq(head.data),
                     chunk_count.eq(head_count),
                     chunk_last.eq(head.last),
-                    data_fifo.r_en.eq(chunk_taken),
+                    data_out.r_en.eq(chunk_taken),
                 ]
                 with m.If(chunk_taken):
                     m.d.sync += length_acc.eq(length_acc + head_count)
@@ -586,7 +587,8 @@ class Pipeline(wiring.Component):
                 with m.Else():
                     m.d.sync += [held.eq(combined[:W]), held_count.eq(total)]
 
-        m.d.comb += self.busy.eq((outstanding != 0) | data_fifo.r_rdy | cur_valid | flush |
-                                 self.o.valid | (beat != 0) | desc_valid | (held_count != 0))
+        m.d.comb += self.busy.eq((outstanding != 0) | data_fifo.r_rdy | data_out.r_rdy |
+                                 cur_valid | flush | self.o.valid | (beat != 0) | desc_valid |
+                                 (held_count != 0))
         return m
 
