@@ -179,11 +179,15 @@ def match_select(key: Value, match: ir.Match) -> Value:
 
 class ParserHw:
     """Builds the parser into ``m``; ``parse`` returns the PHV with every header's fields and
-    validity, ``accepted`` and ``plen`` (bytes parsed), and each varlen part's length and bytes."""
+    validity, ``accepted`` and ``plen`` (bytes parsed), each varlen part's length and bytes,
+    and ``tail_start``: where the bytes the output stage copies from the packet begin.
+    ``tail_entry`` (``DeparserHw.tail_entry``) names the headers those bytes can begin in, and
+    how far in; a packet with none of them has its copy begin at ``plen``."""
 
     def __init__(self, program: ir.Program, graph: ParseGraph, window_bytes: int,
-                 lanes: int) -> None:
+                 lanes: int, tail_entry: dict[str, int] | None = None) -> None:
         self.program = program
+        self.tail_entry = tail_entry or {}
         self.graph = graph
         self.window_bytes = window_bytes
         self.lanes = lanes
@@ -210,6 +214,8 @@ class ParserHw:
             phv[f"m:meta.{meta.name}"] = Const(0, meta.width)
         phv["m:std.ingress_port"] = port
         phv["m:std.egress_port"] = Const(ir.DROP_PORT, ir.PORT_WIDTH)
+        phv["tail_seen"] = Const(0, 1)
+        phv["tail_start"] = Const(0, range(H + 1))
 
         reach_terms: dict[str, list[Value]] = {s: [] for s in graph.order}
         offset_terms: dict[str, list[Value]] = {s: [] for s in graph.order}
@@ -254,6 +260,12 @@ class ParserHw:
                                                       fixed + varlen_bytes, f"{sid}_{header}"))
                 bits = big_endian(raw_bytes, 0, fixed)
                 ok = ok & (offset + fixed <= wlen)
+                if header in self.tail_entry:
+                    # the first such header on the packet's path begins the copied bytes
+                    begins = reach & ~phv["tail_seen"]
+                    phv["tail_start"] = Mux(begins, offset + self.tail_entry[header],
+                                            phv["tail_start"])
+                    phv["tail_seen"] = phv["tail_seen"] | reach
                 valid_key = f"v:{header}"
                 phv[valid_key] = phv[valid_key] | reach
                 for f in htype.fields:
@@ -308,6 +320,9 @@ class ParserHw:
                      plen.eq(_or_all(plen_terms))]
         phv["accepted"] = accepted
         phv["plen"] = plen
+        tail_start = Signal(range(H + 1), name="tail_start")
+        m.d.comb += tail_start.eq(Mux(phv.values.pop("tail_seen"), phv["tail_start"], plen))
+        phv["tail_start"] = tail_start
         return phv
 
 

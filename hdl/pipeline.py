@@ -9,11 +9,12 @@
 The framer copies the first ``H`` bytes of each packet (``H`` the deepest parse path rounded up
 to whole beats) into the header window and writes every beat into the data FIFO. The window's
 parse goes through a fixed-latency pipeline that never stalls (the framer holds a credit per
-result FIFO slot) and comes out as the new headers, segment by segment, and the packet's bytes
-up to the next beat boundary (the fragment); the window itself stops at the parser. The output
-stage emits the segments present and then the packet's stored beats from that boundary on,
-through a gearbox that realigns them by any number of bytes, one beat per clock. Dropped packets are drained
-from the data FIFO without output. Direct counters are updated when a packet leaves the
+result FIFO slot) and comes out as the new headers, segment by segment, and where the
+packet's own bytes resume (``tail_start``: the end of the parsed headers, or before the last
+headers when the program cannot change them); the window itself stops at the parser. The
+output stage emits the segments present and then the packet's stored bytes from there on,
+through a gearbox that realigns them by any number of bytes, one beat per clock. Dropped
+packets are drained from the data FIFO without output. Direct counters are updated when a packet leaves the
 output stage, with its original length.
 """
 
@@ -172,7 +173,7 @@ class Pipeline(wiring.Component):
                  clock_hz: int = DEFAULT_CLOCK_HZ, limits: TableLimits = DEFAULT_LIMITS) -> None:
         self.plan = Plan.of(program, width, clock_hz, limits)
         self.init_slots = init_slots or {}
-        self.deparser = DeparserHw(program, fragment_bytes=self.plan.lanes - 1)
+        self.deparser = DeparserHw(program)
         super().__init__({
             "i": In(packet_stream(width)),
             "o": Out(packet_stream(width)),
@@ -272,30 +273,19 @@ class Pipeline(wiring.Component):
         carried: dict[str, Value] = {"valid": desc_valid, "more": more, "tag": tag, "wlen": wlen}
         if plan.store_and_forward:
             carried |= {"m:std.packet_length": frame_len, "oversize": oversize}
-        parser = ParserHw(program, plan.graph, H, B)
+        parser = ParserHw(program, plan.graph, H, B, self.deparser.tail_entry)
         phv = parser.parse(m, window, wlen, port, carried, control.cut)
-        window = parser.window_after
         wlen, more = phv["wlen"], phv["more"]
-        # The packet's bytes after the parsed headers, up to the next beat boundary, go out
-        # right behind the new headers; the output stage then takes the packet's beats from
-        # there on whole, so a packet whose header size did not change leaves as it came, a
-        # beat per clock. ``plen`` takes the few values the parse graph allows.
-        fragment = Signal(8 * (B - 1) or 1, name="fragment")
-        fragment_len = Signal(range(B), name="fragment_len")
-        resume = Signal(range(HB + 1), name="resume_beat")  # the first beat sent whole
-        with m.Switch(phv["plen"]):
-            for p in sorted(plan.graph.accept_lengths):
-                end = -(-p // B) * B
-                with m.Case(p):
-                    m.d.comb += [
-                        fragment.eq(fit(window[8 * p:8 * end], len(fragment))),
-                        fragment_len.eq(Mux(wlen < end, wlen - p, end - p)),
-                        resume.eq(end // B),
-                    ]
-        phv["dp:fragment"], phv["dp:fragment_len"] = fragment, fragment_len
-        # nothing after the fragment: the packet ends in its resume beat's predecessor
-        phv["ends_in_fragment"] = ~more & (wlen <= resume * B)
-        phv["resume"] = resume
+        # After the new headers the output stage copies the packet's own bytes from
+        # ``tail_start`` on, out of the data FIFO: beats before ``resume`` are skipped, the
+        # first ``skip`` bytes of that beat too. A packet whose header size did not change
+        # leaves as it came, a beat per clock.
+        tail_start = phv["tail_start"]
+        shift = (B - 1).bit_length()
+        phv["resume"] = tail_start >> shift
+        phv["skip"] = tail_start[:shift] if shift else Const(0, 1)
+        # nothing to copy: the packet ends where the copy would begin
+        phv["ends_in_header"] = ~more & (wlen <= tail_start)
         # the deparser takes the fields no stage changes from memories (``Phv.delayed``)
         phv.track([name for name in phv.values if name.startswith(("f:", "vb:", "dp:"))])
         if plan.store_and_forward:
@@ -317,7 +307,8 @@ class Pipeline(wiring.Component):
             "port": ir.PORT_WIDTH,
             "tag": TAG_WIDTH,
             "resume": range(HB + 1),
-            "ends_in_fragment": 1,
+            "skip": range(B),
+            "ends_in_header": 1,
             **{f"cnt_en_{t}": 1 for t in counters},
             **{f"cnt_idx_{t}": units[t].counter.shape() for t in counters},
         })
@@ -331,11 +322,11 @@ class Pipeline(wiring.Component):
             # a frame shorter than an Ethernet header is dropped (the reference model's rule);
             # one with bytes behind the window is longer than the parse plus 14 (``Plan.of``)
             record.drop.eq(~phv["accepted"] | (egress == ir.DROP_PORT) |
-                           (((header_len + phv["wlen"]) <
-                             (phv["plen"] + phv["dp:fragment_len"] + MIN_FRAME_BYTES)) &
+                           (((header_len + phv["wlen"]) < (phv["tail_start"] + MIN_FRAME_BYTES)) &
                             ~phv["more"])),
             record.more.eq(phv["more"]), record.port.eq(egress), record.tag.eq(phv["tag"]),
-            record.resume.eq(phv["resume"]), record.ends_in_fragment.eq(phv["ends_in_fragment"]),
+            record.resume.eq(phv["resume"]), record.skip.eq(phv["skip"]),
+            record.ends_in_header.eq(phv["ends_in_header"]),
         ]
         for t in counters:
             # a packet the parser rejected never ran the control: it counts nowhere
@@ -381,11 +372,11 @@ class Pipeline(wiring.Component):
 
 
         # ------------------------------------------------------------ output stage
-        # A packet leaves as its new header bytes (from the result, which ends with the
-        # fragment up to a beat boundary) and then its own beats from ``resume`` on, whole, out
-        # of the data FIFO, which holds all of it; the beats before ``resume`` are skipped
-        # while the header goes out. A dropped packet, or one that ends in its fragment, is
-        # drained from the FIFO without output.
+        # A packet leaves as its new header bytes (from the result) and then its own bytes
+        # from ``tail_start`` on, out of the data FIFO, which holds all of it: the beats
+        # before ``resume`` are skipped while the header goes out, and the first ``skip`` bytes
+        # of that beat with it; the beats after it go whole. A dropped packet, or one that ends
+        # before ``tail_start``, is drained from the FIFO without output.
         # The packet going out is the result FIFO's head, read in place (its output register)
         # and popped when the packet is done: a copy would cost a register as wide as the
         # new headers.
@@ -400,6 +391,13 @@ class Pipeline(wiring.Component):
         done_len = Signal(32)
         head = data.View(data.StructLayout({"data": W, "keep": B, "last": 1}), data_out.r_data)
         head_count = popcount(head.keep)
+        # the copy's first beat loses its first ``skip`` bytes (behind the register, so the
+        # shifter adds nothing to the block RAM's late read data)
+        copying = Signal()  # the copy's first beat has gone
+        lead = Mux(copying, 0, cur.skip)
+        run_data = Signal(W)
+        run_count = Signal(range(B + 1))
+        m.d.comb += [run_data.eq(head.data >> (lead * 8)), run_count.eq(head_count - lead)]
 
         chunk_valid = Signal()
         chunk = Signal(W)
@@ -457,23 +455,23 @@ class Pipeline(wiring.Component):
                     chunk_valid.eq(1),
                     chunk.eq(a_word),
                     chunk_count.eq(Mux(a_last_piece, a_left, B)),
-                    chunk_last.eq(a_final & cur.ends_in_fragment),
+                    chunk_last.eq(a_final & cur.ends_in_header),
                 ]
                 # After the header's last piece the second chunk is the packet's first beat
                 # sent whole, once the beats before it are skipped.
-                payload_next = (a_final & ~cur.ends_in_fragment & (skipped == cur.resume) &
+                payload_next = (a_final & ~cur.ends_in_header & (skipped == cur.resume) &
                                 data_out.r_rdy)
                 with m.If(a_final):
-                    m.d.comb += [chunk2_valid.eq(payload_next), chunk2.eq(head.data),
-                                 chunk2_count.eq(head_count), chunk2_last.eq(head.last)]
+                    m.d.comb += [chunk2_valid.eq(payload_next), chunk2.eq(run_data),
+                                 chunk2_count.eq(run_count), chunk2_last.eq(head.last)]
                 with m.Else():
                     m.d.comb += [chunk2_valid.eq(a_last_piece), chunk2.eq(b_word),
                                  chunk2_count.eq(Mux(b_last_piece, b_left, B)),
-                                 chunk2_last.eq(b_final & cur.ends_in_fragment)]
+                                 chunk2_last.eq(b_final & cur.ends_in_header)]
                 # The skipped beats go while the header is sent (the FIFO is idle then); all of
                 # them when the packet ends in its fragment.
                 pop = Signal()
-                m.d.comb += pop.eq(Mux(cur.ends_in_fragment, ~fifo_done, skipped != cur.resume) &
+                m.d.comb += pop.eq(Mux(cur.ends_in_header, ~fifo_done, skipped != cur.resume) &
                                    data_out.r_rdy)
                 with m.If(pop):
                     m.d.comb += data_out.r_en.eq(1)
@@ -496,12 +494,13 @@ class Pipeline(wiring.Component):
                     with m.If(header_done):
                         with m.If(payload_taken):
                             m.d.comb += data_out.r_en.eq(1)
+                            m.d.sync += copying.eq(1)
                             m.d.sync += length_acc.eq(length_acc + head_count)
                             with m.If(head.last):
                                 m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
                             with m.Else():
                                 m.d.sync += in_data.eq(1)
-                        with m.Elif(~cur.ends_in_fragment):
+                        with m.Elif(~cur.ends_in_header):
                             m.d.sync += in_data.eq(1)
                         with m.Elif(fifo_done | popped_last):
                             m.d.comb += [done.eq(1), done_len.eq(
@@ -516,20 +515,20 @@ class Pipeline(wiring.Component):
             with m.Else():
                 m.d.comb += [
                     chunk_valid.eq(data_out.r_rdy),
-                    chunk.eq(head.data),
-                    chunk_count.eq(head_count),
+                    chunk.eq(run_data),
+                    chunk_count.eq(run_count),
                     chunk_last.eq(head.last),
                     data_out.r_en.eq(chunk_taken),
                 ]
                 with m.If(chunk_taken):
-                    m.d.sync += length_acc.eq(length_acc + head_count)
+                    m.d.sync += [length_acc.eq(length_acc + head_count), copying.eq(1)]
                     with m.If(head.last):
                         m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
 
         m.d.comb += [result_fifo.r_en.eq(done), popped.eq(done)]
         with m.If(~cur_valid | done):
             m.d.sync += [piece.eq(0), consumed.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
-                         length_acc.eq(0), skipped.eq(0)]
+                         length_acc.eq(0), skipped.eq(0), copying.eq(0)]
 
         for t, counter in counters.items():
             m.d.comb += [counter.update.eq(done & cur_valid & cur[f"cnt_en_{t}"]),
