@@ -214,13 +214,29 @@ class Pipeline(wiring.Component):
             if desc.counters:
                 counter = CounterUnit(desc.counter_count)
                 m.submodules[f"counters_{desc.name}"] = counters[desc.name] = counter
-                m.d.comb += counter.read_index.eq(index[1:])
 
-        # reads answer two cycles after the request (counter memories read synchronously)
+        # Reads answer two cycles after the request (memories read synchronously); a counter
+        # read when its unit's read port is free of packet updates (``CounterUnit``).
         read_q = Signal()
         read_unit, read_region, read_index = Signal(8), Signal(4), Signal(20)
-        m.d.sync += [read_q.eq(req & ~req_write), read_unit.eq(unit_no), read_region.eq(region),
-                     read_index.eq(index)]
+        m.d.sync += read_q.eq(req & ~req_write)
+        with m.If(req):
+            m.d.sync += [read_unit.eq(unit_no), read_region.eq(region), read_index.eq(index)]
+        counter_read = Signal()  # a counter read is waiting for its unit
+        counter_done = Signal()
+        counting = [unit_no == desc.unit for desc in plan.tables if desc.counters]
+        with m.If(req & ~req_write & ((region == REGION_PACKETS) | (region == REGION_BYTES)) &
+                  (Cat(*counting).any() if counting else 0)):
+            m.d.sync += counter_read.eq(1)
+        with m.If(counter_done):
+            m.d.sync += counter_read.eq(0)
+        for desc in plan.tables:
+            if desc.counters:
+                counter = counters[desc.name]
+                m.d.comb += [counter.read.eq(counter_read & (read_unit == desc.unit)),
+                             counter.read_index.eq(read_index[1:])]
+                with m.If(counter.read_done):
+                    m.d.comb += counter_done.eq(1)
         # ------------------------------------------------------------ framer
         m.submodules.data_fifo = data_fifo = SyncFIFOBuffered(width=W + B + 1,
                                                               depth=plan.data_depth)
@@ -368,7 +384,8 @@ class Pipeline(wiring.Component):
                 unit.commit_index.eq(index),
                 unit.config.eq(staging[:CONFIG_BITS]),
             ]
-        m.d.sync += [self.ctl.ack.eq(read_q | (req & req_write)), self.ctl.rdata.eq(rdata)]
+        m.d.sync += [self.ctl.ack.eq((read_q & ~counter_read) | counter_done | (req & req_write)),
+                     self.ctl.rdata.eq(rdata)]
 
 
         # ------------------------------------------------------------ output stage

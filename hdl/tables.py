@@ -399,18 +399,26 @@ class CounterUnit(Elaboratable):
     at most (read in cycle t, written in t+1; the read port is transparent to that write, so
     back-to-back updates of the same cell see each other).
 
+    The host reads a cell through the same read port, in a clock with no update: ``read`` asks
+    (held until ``read_done``), and ``read_data`` holds the cell while ``read_done`` is high.
+    A read port of its own would store the memory twice (a block RAM has two ports, a
+    DPR16X4 one read address); a packet updates its counters once, so a read waits a clock
+    at most while packets of one beat go by, a few while they are longer.
+
     When the entries' cells fill whole rows of the memory (512 deep in block RAM, 16 in
     LUT-RAM), the last cell (the miss counter) is a register instead of a memory word:
-    1,024 entries' counters then take 8 DP16KD per copy instead of 12 (the memory is stored
-    twice for its two read ports), 16 TCAM slots' 32 DPR16X4 per copy instead of 64, for
-    about 256 LUTs of multiplexers. Elsewhere the register would cost more than it saves."""
+    1,024 entries' counters then take 8 DP16KD instead of 12, 16 TCAM slots' 32 DPR16X4
+    instead of 64, for about 256 LUTs of multiplexers. Elsewhere the register would cost more
+    than it saves."""
 
     def __init__(self, count: int) -> None:
         self.count = count
         self.update = Signal()
         self.index = Signal(bits_for(count))
         self.length = Signal(32)
+        self.read = Signal()
         self.read_index = Signal(bits_for(count))
+        self.read_done = Signal()
         self.read_data = Signal(128)  # packets in the low half, bytes in the high half
 
     def elaborate(self, platform) -> Module:
@@ -421,28 +429,26 @@ class CounterUnit(Elaboratable):
         mem = Memory(shape=128, depth=miss if separate_miss else self.count, init=[])
         m.submodules.mem = mem
         wr = mem.write_port()
-        rmw = mem.read_port(transparent_for=(wr,))
-        host = mem.read_port()
+        rd = mem.read_port(transparent_for=(wr,))
         miss_cell = Signal(128)
         update_q = Signal()
         index_q = Signal.like(self.index)
         length_q = Signal.like(self.length)
-        read_index_q = Signal.like(self.read_index)
-        m.d.sync += [update_q.eq(self.update), index_q.eq(self.index), length_q.eq(self.length),
-                     read_index_q.eq(self.read_index)]
+        grant = Signal()
+        m.d.comb += grant.eq(self.read & ~self.update & ~self.read_done)
+        m.d.sync += [update_q.eq(self.update), index_q.eq(Mux(grant, self.read_index, self.index)),
+                     length_q.eq(self.length), self.read_done.eq(grant)]
         in_register = Const(0)
-        host_in_register = Const(0)
         if separate_miss:
-            in_register, host_in_register = index_q == miss, read_index_q == miss
-        cell = Mux(in_register, miss_cell, rmw.data)
+            in_register = index_q == miss
+        cell = Mux(in_register, miss_cell, rd.data)
         counted = Cat((cell[:64] + 1)[:64], (cell[64:] + length_q)[:64])
         m.d.comb += [
-            rmw.addr.eq(self.index),
+            rd.addr.eq(Mux(grant, self.read_index, self.index)),
             wr.addr.eq(index_q),
             wr.en.eq(update_q & ~in_register),
             wr.data.eq(counted),
-            host.addr.eq(self.read_index),
-            self.read_data.eq(Mux(host_in_register, miss_cell, host.data)),
+            self.read_data.eq(cell),
         ]
         with m.If(update_q & in_register):
             m.d.sync += miss_cell.eq(counted)
