@@ -302,6 +302,12 @@ class Pipeline(wiring.Component):
         phv["skip"] = tail_start[:shift] if shift else Const(0, 1)
         # nothing to copy: the packet ends where the copy would begin
         phv["ends_in_header"] = ~more & (wlen <= tail_start)
+        # The output stage learns ``resume`` here, long before the packet's result, so that it
+        # can skip the packet's beats before it while the control still runs (a decap's
+        # copy begins several beats in).
+        m.submodules.resume_fifo = resume_fifo = SyncFIFOBuffered(width=len(Value.cast(
+            phv["resume"])), depth=plan.result_depth)
+        m.d.comb += [resume_fifo.w_en.eq(phv["valid"]), resume_fifo.w_data.eq(phv["resume"])]
         # the deparser takes the fields no stage changes from memories (``Phv.delayed``)
         phv.track([name for name in phv.values if name.startswith(("f:", "vb:", "dp:"))])
         if plan.store_and_forward:
@@ -474,8 +480,8 @@ class Pipeline(wiring.Component):
                     chunk_count.eq(Mux(a_last_piece, a_left, B)),
                     chunk_last.eq(a_final & cur.ends_in_header),
                 ]
-                # After the header's last piece the second chunk is the packet's first beat
-                # sent whole, once the beats before it are skipped.
+                # After the header's last piece the second chunk is the first beat copied from
+                # the packet, once the beats before it are skipped.
                 payload_next = (a_final & ~cur.ends_in_header & (skipped == cur.resume) &
                                 data_out.r_rdy)
                 with m.If(a_final):
@@ -486,7 +492,7 @@ class Pipeline(wiring.Component):
                                  chunk2_count.eq(Mux(b_last_piece, b_left, B)),
                                  chunk2_last.eq(b_final & cur.ends_in_header)]
                 # The skipped beats go while the header is sent (the FIFO is idle then); all of
-                # them when the packet ends in its fragment.
+                # them when the packet ends before its copy would begin.
                 pop = Signal()
                 m.d.comb += pop.eq(Mux(cur.ends_in_header, ~fifo_done, skipped != cur.resume) &
                                    data_out.r_rdy)
@@ -541,9 +547,14 @@ class Pipeline(wiring.Component):
                     m.d.sync += [length_acc.eq(length_acc + head_count), copying.eq(1)]
                     with m.If(head.last):
                         m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
+        with m.Elif(resume_fifo.r_rdy & (skipped != resume_fifo.r_data) & data_out.r_rdy &
+                    ~head.last):
+            # no result yet: skip ahead (never the last beat, which ``done`` needs)
+            m.d.comb += data_out.r_en.eq(1)
+            m.d.sync += [skipped.eq(skipped + 1), length_acc.eq(length_acc + head_count)]
 
-        m.d.comb += [result_fifo.r_en.eq(done), popped.eq(done)]
-        with m.If(~cur_valid | done):
+        m.d.comb += [result_fifo.r_en.eq(done), resume_fifo.r_en.eq(done), popped.eq(done)]
+        with m.If(done):
             m.d.sync += [piece.eq(0), consumed.eq(0), in_data.eq(0), draining.eq(0), fifo_done.eq(0),
                          length_acc.eq(0), skipped.eq(0), copying.eq(0)]
 
