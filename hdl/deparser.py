@@ -33,31 +33,14 @@ def wire_lanes(value: Value, nbytes: int) -> Value:
     return Cat(*[value[8 * (nbytes - 1 - i): 8 * (nbytes - i)] for i in range(nbytes)])
 
 
-def set_valid_headers(stmts: tuple[ir.Stmt, ...], out: set[str]) -> set[str]:
-    for s in stmts:
-        match s:
-            case ir.SetValid(header):
-                out.add(header)
-            case ir.If(_, then, otherwise):
-                set_valid_headers(then, out)
-                set_valid_headers(otherwise, out)
-            case ir.ApplyHit(_, hit, miss):
-                set_valid_headers(hit, out)
-                set_valid_headers(miss, out)
-            case ir.ApplySwitch(_, cases, default):
-                for c in cases:
-                    set_valid_headers(c.body, out)
-                set_valid_headers(default, out)
-            case _:
-                pass
-    return out
+def made_valid(program: ir.Program) -> set[str]:
+    """The headers some statement of the control or of an action makes valid."""
+    return {s.header for s in all_statements(program) if isinstance(s, ir.SetValid)}
 
 
 def emitted_headers(program: ir.Program) -> list[ir.HeaderInstance]:
     """Headers that can be valid when the packet leaves, in wire order."""
-    possible = set_valid_headers(program.ingress, set())
-    for a in program.actions:
-        set_valid_headers(a.body, possible)
+    possible = made_valid(program)
     for state in program.parser:
         possible.update(state.extracts)
     return [h for h in program.headers if h.name in possible]
@@ -81,9 +64,6 @@ def _unchanged(program: ir.Program) -> tuple[set[str], set[str]]:
     """The headers whose fixed part, and those whose options, leave exactly as the parser
     found them: extracted, never made valid or invalid by the program, no field written, no
     checksum recomputed (options: never made invalid)."""
-    made_valid = set_valid_headers(program.ingress, set())
-    for a in program.actions:
-        set_valid_headers(a.body, made_valid)
     removed, written = set(), set()
     for s in all_statements(program):
         if isinstance(s, ir.SetInvalid):
@@ -92,7 +72,7 @@ def _unchanged(program: ir.Program) -> tuple[set[str], set[str]]:
         if isinstance(target, ir.FieldRef):
             written.add(target.header)
     extracted = {h for state in program.parser for h in state.extracts}
-    fixed = extracted - made_valid - removed - written - set(program.checksums)
+    fixed = extracted - made_valid(program) - removed - written - set(program.checksums)
     return fixed, extracted - removed
 
 
