@@ -298,16 +298,16 @@ class Pipeline(wiring.Component):
         # leaves as it came, a beat per clock.
         tail_start = phv["tail_start"]
         shift = (B - 1).bit_length()
-        phv["resume"] = tail_start >> shift
+        resume = tail_start >> shift
         phv["skip"] = tail_start[:shift] if shift else Const(0, 1)
         # nothing to copy: the packet ends where the copy would begin
         phv["ends_in_header"] = ~more & (wlen <= tail_start)
-        # The output stage learns ``resume`` here, long before the packet's result, so that it
-        # can skip the packet's beats before it while the control still runs (a decap's
-        # copy begins several beats in).
-        m.submodules.resume_fifo = resume_fifo = SyncFIFOBuffered(width=len(Value.cast(
-            phv["resume"])), depth=plan.result_depth)
-        m.d.comb += [resume_fifo.w_en.eq(phv["valid"]), resume_fifo.w_data.eq(phv["resume"])]
+        # The output stage learns ``resume`` here, long before the packet's result (both FIFOs
+        # pop together), so that it can skip the packet's beats before it while the control
+        # still runs (a decap's copy begins several beats in).
+        m.submodules.resume_fifo = resume_fifo = SyncFIFOBuffered(width=len(resume),
+                                                                  depth=plan.result_depth)
+        m.d.comb += [resume_fifo.w_en.eq(phv["valid"]), resume_fifo.w_data.eq(resume)]
         # the deparser takes the fields no stage changes from memories (``Phv.delayed``)
         phv.track([name for name in phv.values if name.startswith(("f:", "vb:", "dp:"))])
         if plan.store_and_forward:
@@ -328,7 +328,6 @@ class Pipeline(wiring.Component):
             "more": 1,
             "port": ir.PORT_WIDTH,
             "tag": TAG_WIDTH,
-            "resume": range(HB + 1),
             "skip": range(B),
             "ends_in_header": 1,
             **{f"cnt_en_{t}": 1 for t in counters},
@@ -347,7 +346,7 @@ class Pipeline(wiring.Component):
                            (((header_len + phv["wlen"]) < (phv["tail_start"] + MIN_FRAME_BYTES)) &
                             ~phv["more"])),
             record.more.eq(phv["more"]), record.port.eq(egress), record.tag.eq(phv["tag"]),
-            record.resume.eq(phv["resume"]), record.skip.eq(phv["skip"]),
+            record.skip.eq(phv["skip"]),
             record.ends_in_header.eq(phv["ends_in_header"]),
         ]
         for t in counters:
@@ -405,6 +404,7 @@ class Pipeline(wiring.Component):
         # new headers.
         cur = data.View(result, result_fifo.r_data)
         cur_valid = result_fifo.r_rdy
+        cur_resume = resume_fifo.r_data  # the head packet's, whether its result is there or not
         in_data = Signal()
         draining = Signal()
         fifo_done = Signal()  # the packet's last beat has left the data FIFO
@@ -482,7 +482,7 @@ class Pipeline(wiring.Component):
                 ]
                 # After the header's last piece the second chunk is the first beat copied from
                 # the packet, once the beats before it are skipped.
-                payload_next = (a_final & ~cur.ends_in_header & (skipped == cur.resume) &
+                payload_next = (a_final & ~cur.ends_in_header & (skipped == cur_resume) &
                                 data_out.r_rdy)
                 with m.If(a_final):
                     m.d.comb += [chunk2_valid.eq(payload_next), chunk2.eq(run_data),
@@ -494,7 +494,7 @@ class Pipeline(wiring.Component):
                 # The skipped beats go while the header is sent (the FIFO is idle then); all of
                 # them when the packet ends before its copy would begin.
                 pop = Signal()
-                m.d.comb += pop.eq(Mux(cur.ends_in_header, ~fifo_done, skipped != cur.resume) &
+                m.d.comb += pop.eq(Mux(cur.ends_in_header, ~fifo_done, skipped != cur_resume) &
                                    data_out.r_rdy)
                 with m.If(pop):
                     m.d.comb += data_out.r_en.eq(1)
@@ -530,7 +530,7 @@ class Pipeline(wiring.Component):
                                 length_acc + Mux(popped_last, head_count, 0))]
                         with m.Else():
                             m.d.sync += draining.eq(1)
-            with m.Elif(skipped != cur.resume):
+            with m.Elif(skipped != cur_resume):
                 m.d.comb += data_out.r_en.eq(1)
                 with m.If(data_out.r_rdy):
                     m.d.sync += [skipped.eq(skipped + 1),
@@ -547,7 +547,7 @@ class Pipeline(wiring.Component):
                     m.d.sync += [length_acc.eq(length_acc + head_count), copying.eq(1)]
                     with m.If(head.last):
                         m.d.comb += [done.eq(1), done_len.eq(length_acc + head_count)]
-        with m.Elif(resume_fifo.r_rdy & (skipped != resume_fifo.r_data) & data_out.r_rdy &
+        with m.Elif(resume_fifo.r_rdy & (skipped != cur_resume) & data_out.r_rdy &
                     ~head.last):
             # no result yet: skip ahead (never the last beat, which ``done`` needs)
             m.d.comb += data_out.r_en.eq(1)
